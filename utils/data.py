@@ -1,0 +1,282 @@
+"""Vimeo90K triplet layout and the ``tf.data`` training pipeline.
+
+The Vimeo90K triplet data set is laid out as::
+
+    ROOT/
+      tri_trainlist.txt        one "00001/0001" per line
+      tri_testlist.txt
+      sequences/00001/0001/im1.png  im2.png  im3.png
+
+``im2`` is the middle frame the network must predict from ``im1`` and ``im3``.
+Every data set in this repository (the real clips, the synthetic triplets, a
+user's own folder) is written in this same layout, so one reader serves all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from utils import paths
+
+FRAME_NAMES = ("im1.png", "im2.png", "im3.png")
+LIST_FILES = {"train": "tri_trainlist.txt", "test": "tri_testlist.txt"}
+
+
+# ----------------------------------------------------------------------------
+# Images
+# ----------------------------------------------------------------------------
+def read_image(path: str | Path) -> np.ndarray:
+    """Reads an image file as an ``uint8`` RGB array of shape (height, width, 3).
+
+    Grayscale and RGBA images are converted to RGB (alpha is dropped).
+
+    Args:
+        path: image file (PNG, JPEG, anything Pillow reads).
+
+    Returns:
+        The image as ``uint8`` array (height, width, 3).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if ``path`` is not a readable image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Image file not found: {path}")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(f"Cannot read image {path}: expected a PNG or JPEG file ({error}).") from error
+
+
+def write_image(path: str | Path, image: np.ndarray) -> Path:
+    """Writes an RGB image atomically (temporary file in the same folder, then rename).
+
+    Args:
+        path: destination file; its suffix picks the format.
+        image: ``uint8`` array (height, width, 3), or float array in [0, 1].
+
+    Returns:
+        The destination path.
+    """
+    path = Path(path)
+    # Fast PNG compression: frames are written by the thousand; size matters less than time.
+    options = {"compress_level": 1} if path.suffix.lower() == ".png" else {}
+    with paths.atomic_target(path) as temporary:
+        Image.fromarray(to_uint8(image)).save(temporary, format=Image.registered_extensions().get(
+            path.suffix.lower()), **options)
+    return path
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Converts a float image in [0, 1] (or an ``uint8`` image) to ``uint8``."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """Converts an ``uint8`` image to ``float32`` in [0, 1]."""
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+# ----------------------------------------------------------------------------
+# Vimeo90K layout
+# ----------------------------------------------------------------------------
+def _check_root(root: str | Path) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"Data root not found: {root}. Expected a folder in the Vimeo90K triplet layout "
+            "(sequences/NNNNN/NNNN/im1.png..im3.png with tri_trainlist.txt and tri_testlist.txt)."
+        )
+    return root
+
+
+def list_file(root: str | Path, split: str) -> Path:
+    """Returns the list file of ``split`` (``train`` or ``test``) under ``root``."""
+    if split not in LIST_FILES:
+        raise ValueError(f"Unknown split {split!r}: expected 'train' or 'test'.")
+    return Path(root) / LIST_FILES[split]
+
+
+def read_triplet_list(root: str | Path, split: str = "train", list_path: str | Path | None = None) -> list[str]:
+    """Reads the triplet ids ("00001/0001") of a split.
+
+    Args:
+        root: data root in the Vimeo90K triplet layout.
+        split: ``train`` or ``test``; ignored when ``list_path`` is given.
+        list_path: an explicit list file (one id per line).
+
+    Returns:
+        The ids, in file order, blank lines skipped.
+
+    Raises:
+        FileNotFoundError: if the root, the list file, or a listed sequence folder is missing.
+        ValueError: if the list is empty.
+    """
+    root = _check_root(root)
+    path = Path(list_path) if list_path is not None else list_file(root, split)
+    if not path.is_file():
+        raise FileNotFoundError(f"Triplet list not found: {path}. Expected one 'NNNNN/NNNN' id per line.")
+    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not ids:
+        raise ValueError(f"Triplet list {path} is empty: expected one 'NNNNN/NNNN' id per line.")
+    missing = [i for i in ids if not (root / "sequences" / i).is_dir()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} sequence folder(s) listed in {path} are missing under {root / 'sequences'}, "
+            f"first: {missing[0]}"
+        )
+    return ids
+
+
+def triplet_paths(root: str | Path, triplet_id: str) -> list[Path]:
+    """Returns the three frame paths of a triplet."""
+    folder = Path(root) / "sequences" / triplet_id
+    return [folder / name for name in FRAME_NAMES]
+
+
+def load_triplet(root: str | Path, triplet_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loads one triplet as three ``uint8`` RGB arrays.
+
+    Raises:
+        FileNotFoundError: if a frame is missing.
+        ValueError: if a frame is unreadable or the three frames differ in size.
+    """
+    paths = triplet_paths(root, triplet_id)
+    frames = [read_image(p) for p in paths]
+    shapes = {f.shape for f in frames}
+    if len(shapes) != 1:
+        sizes = ", ".join(f"{p.name} {f.shape[1]}x{f.shape[0]}" for p, f in zip(paths, frames))
+        raise ValueError(f"Triplet {paths[0].parent} has frames of different sizes ({sizes}); expected one size.")
+    return frames[0], frames[1], frames[2]
+
+
+def write_triplet(root: str | Path, triplet_id: str, frames: Sequence[np.ndarray]) -> None:
+    """Writes three frames as ``sequences/<triplet_id>/im1.png..im3.png``."""
+    if len(frames) != 3:
+        raise ValueError(f"Expected 3 frames for triplet {triplet_id}, got {len(frames)}.")
+    for path, frame in zip(triplet_paths(root, triplet_id), frames):
+        write_image(path, frame)
+
+
+def write_triplet_list(root: str | Path, split: str, ids: Iterable[str]) -> Path:
+    """Writes a list file atomically and returns its path."""
+    path = list_file(root, split)
+    with paths.atomic_target(path) as temporary:
+        temporary.write_text("".join(f"{i}\n" for i in ids))
+    return path
+
+
+# ----------------------------------------------------------------------------
+# tf.data pipeline
+# ----------------------------------------------------------------------------
+def _decode_triplet(paths):
+    import tensorflow as tf
+
+    frames = [tf.io.decode_png(tf.io.read_file(paths[i]), channels=3) for i in range(3)]
+    return tf.stack(frames)  # (3, H, W, 3) uint8
+
+
+def augment_triplet(frames, crop_size: tuple[int, int]):
+    """Random crop at the same place in the three frames, flips and temporal reversal.
+
+    Args:
+        frames: ``uint8`` or float tensor (3, height, width, 3).
+        crop_size: (height, width) of the crop; frames must be at least that large.
+
+    Returns:
+        The augmented tensor (3, crop_height, crop_width, 3).
+    """
+    import tensorflow as tf
+
+    crop = tf.image.random_crop(frames, (3, crop_size[0], crop_size[1], 3))
+    coins = tf.random.uniform((3,)) < 0.5
+    crop = tf.cond(coins[0], lambda: tf.reverse(crop, axis=[2]), lambda: crop)  # horizontal flip
+    crop = tf.cond(coins[1], lambda: tf.reverse(crop, axis=[1]), lambda: crop)  # vertical flip
+    crop = tf.cond(coins[2], lambda: tf.reverse(crop, axis=[0]), lambda: crop)  # temporal reversal
+    return crop
+
+
+def split_inputs(frames):
+    """Turns a (..., 3, H, W, 3) ``uint8`` tensor into (inputs with 6 channels, middle frame), floats in [0, 1]."""
+    import tensorflow as tf
+
+    frames = tf.cast(frames, tf.float32) / 255.0
+    inputs = tf.concat([frames[..., 0, :, :, :], frames[..., 2, :, :, :]], axis=-1)
+    return inputs, frames[..., 1, :, :, :]
+
+
+def make_dataset(
+    sources: Sequence[tuple[str | Path, Sequence[str]]],
+    batch_size: int,
+    crop_size: tuple[int, int] | None = None,
+    training: bool = True,
+    cache: bool = True,
+    shuffle_buffer: int = 2048,
+    seed: int | None = None,
+):
+    """Builds a ``tf.data`` pipeline of ``(frame1 ++ frame3, frame2)`` batches.
+
+    Args:
+        sources: pairs of (data root, triplet ids), e.g. real clips and synthetic triplets.
+        batch_size: batch size (global batch size under a distribution strategy).
+        crop_size: (height, width) of random crops for training; ``None`` keeps whole frames
+            (then every triplet of a batch must share one size; use ``batch_size=1`` for mixed sizes).
+        training: shuffle, repeat and augment (crops, flips, temporal reversal).
+        cache: keep decoded frames in memory after the first pass (fits the default data).
+        shuffle_buffer: shuffle buffer size in triplets.
+        seed: shuffle seed.
+
+    Returns:
+        A ``tf.data.Dataset`` yielding ``(inputs, target)`` with inputs (batch, H, W, 6)
+        and target (batch, H, W, 3), ``float32`` in [0, 1].
+    """
+    import tensorflow as tf
+
+    paths = [[str(p) for p in triplet_paths(root, i)] for root, ids in sources for i in ids]
+    if not paths:
+        raise ValueError("make_dataset got no triplets: every source has an empty id list.")
+    if training and crop_size is None:
+        raise ValueError("make_dataset(training=True) needs crop_size=(height, width) to batch frames.")
+    dataset = tf.data.Dataset.from_tensor_slices(paths)
+    if training:
+        dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=False)
+    dataset = dataset.map(_decode_triplet, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        dataset = dataset.cache()
+    if training:
+        dataset = dataset.repeat().shuffle(min(shuffle_buffer, len(paths)), seed=seed)
+        dataset = dataset.map(lambda f: augment_triplet(f, crop_size), num_parallel_calls=tf.data.AUTOTUNE)
+    elif crop_size is not None:
+        # Centre crop, the same for every epoch: the three frames act as a batch of images.
+        dataset = dataset.map(
+            lambda f: tf.image.resize_with_crop_or_pad(f, crop_size[0], crop_size[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    dataset = dataset.batch(batch_size, drop_remainder=training)
+    dataset = dataset.map(split_inputs, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def measure_throughput(dataset, batches: int = 20, warmup: int = 2) -> float:
+    """Returns the triplets per second a dataset delivers (after ``warmup`` batches, e.g. cache filling)."""
+    import time
+
+    iterator = iter(dataset)
+    for _ in range(warmup):
+        next(iterator)
+    count = 0
+    start = time.perf_counter()
+    for _ in range(batches):
+        inputs, _target = next(iterator)
+        count += int(inputs.shape[0])
+    return count / (time.perf_counter() - start)

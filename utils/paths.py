@@ -1,0 +1,57 @@
+"""Where things live, independent of the current working directory.
+
+papermill starts kernels in the caller's directory and nbval in the notebook's
+folder, so notebooks resolve every relative path against the repository root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    """Returns the repository root (the folder holding ``utils/`` and ``notebooks/``).
+
+    Looks upwards from the current directory first (a clone used from inside),
+    then falls back to the folder above this package (an editable install).
+    """
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "utils" / "__init__.py").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    return Path(__file__).resolve().parent.parent
+
+
+def resolve(path: str | Path) -> Path:
+    """Returns ``path`` as an absolute path; relative paths are taken from the repository root."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else repo_root() / path
+
+
+@contextlib.contextmanager
+def atomic_target(path: str | Path):
+    """Yields a temporary path beside ``path``; on success renames it to ``path``.
+
+    Nothing half-written is ever left at ``path``: an interrupted or failed write
+    removes the temporary file and keeps whatever was there before.
+
+    Example::
+
+        with atomic_target("results/metrics.json") as temporary:
+            temporary.write_text(text)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.stem}-", suffix=path.suffix)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,228 @@
+"""Figures, GIFs and the interactive viewer (plotting boilerplate lives here, not in notebooks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from utils import data, paths
+
+
+def _as_float(image: np.ndarray) -> np.ndarray:
+    return data.to_float(image) if image.dtype == np.uint8 else np.clip(image, 0.0, 1.0)
+
+
+def motion_box(frame1: np.ndarray, frame3: np.ndarray, size: int = 64) -> tuple[int, int, int, int]:
+    """Returns the (top, left, height, width) square where the two frames differ most.
+
+    That is where blending ghosts and where a zoomed crop shows the difference between methods.
+    """
+    difference = np.abs(_as_float(frame1) - _as_float(frame3)).mean(axis=-1)
+    height, width = difference.shape
+    size = min(size, height, width)
+    integral = np.pad(difference.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    sums = integral[size:, size:] - integral[:-size, size:] - integral[size:, :-size] + integral[:-size, :-size]
+    top, left = np.unravel_index(np.argmax(sums), sums.shape)
+    return int(top), int(left), size, size
+
+
+def show_triplet(frames: Sequence[np.ndarray], titles: Sequence[str] = ("frame 1", "frame 2 (truth)", "frame 3"),
+                 figure_width: float = 12.0):
+    """Shows images side by side with titles; returns the figure."""
+    figure, axes = plt.subplots(1, len(frames), figsize=(figure_width, figure_width / len(frames) * 0.8),
+                                squeeze=False)
+    for axis, frame, title in zip(axes[0], frames, titles):
+        axis.imshow(_as_float(frame))
+        axis.set_title(title)
+        axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def comparison_grid(
+    examples: Sequence[dict[str, np.ndarray]],
+    scores: Sequence[dict[str, str]] | None = None,
+    crop_size: int | None = None,
+    path: str | Path | None = None,
+):
+    """Compares methods on several triplets: full frames on top, zoomed crops below.
+
+    Args:
+        examples: one dict per triplet, name -> image, in column order; must include
+            ``"frame 1"``, ``"frame 3"`` (to find where things move) and usually ``"truth"``.
+        scores: optional text under each method's crop (e.g. PSNR), one dict per example.
+        crop_size: side of the zoomed square (default: a third of the frame's shorter side), placed
+            where frame 1 and frame 3 differ most.
+        path: if given, the figure is saved there (atomically).
+
+    Returns:
+        The matplotlib figure.
+    """
+    columns = list(examples[0])
+    aspects = [example["frame 1"].shape[0] / example["frame 1"].shape[1] for example in examples]
+    ratios = [r for aspect in aspects for r in (aspect, 1.0)]
+    cell = 2.2
+    figure, axes = plt.subplots(2 * len(examples), len(columns), squeeze=False,
+                                figsize=(cell * len(columns), cell * (sum(ratios) + 0.25 * len(ratios))),
+                                gridspec_kw={"height_ratios": ratios})
+    for row, example in enumerate(examples):
+        side = crop_size or max(32, min(example["frame 1"].shape[:2]) // 3)
+        top, left, height, width = motion_box(example["frame 1"], example["frame 3"], side)
+        for column, name in enumerate(columns):
+            image = _as_float(example[name])
+            full, zoom = axes[2 * row, column], axes[2 * row + 1, column]
+            full.imshow(image)
+            full.add_patch(Rectangle((left, top), width, height, fill=False, edgecolor="yellow", linewidth=1.2))
+            zoom.imshow(image[top:top + height, left:left + width], interpolation="nearest")
+            if row == 0:
+                full.set_title(name, fontsize=10)
+            if scores is not None and name in scores[row]:
+                zoom.set_xlabel(scores[row][name], fontsize=9)
+            for axis in (full, zoom):
+                axis.set_xticks([])
+                axis.set_yticks([])
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
+    """Saves a matplotlib figure atomically (temporary file, then rename)."""
+    with paths.atomic_target(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, bbox_inches="tight")
+    return Path(path)
+
+
+def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 10.0, max_width: int | None = 320) -> Path:
+    """Writes frames as a looping GIF (atomically), downscaled to ``max_width`` to stay small.
+
+    Args:
+        frames: ``uint8`` or float images, all the same size.
+        path: destination ``.gif``.
+        fps: playback frame rate.
+        max_width: resize wider frames to this width (``None`` keeps the size).
+
+    Returns:
+        The destination path.
+    """
+    import cv2
+    import imageio.v3 as iio
+
+    if len(frames) < 2:
+        raise ValueError(f"save_gif needs at least 2 frames for {path}, got {len(frames)}.")
+    images = [data.to_uint8(_as_float(f)) for f in frames]
+    height, width = images[0].shape[:2]
+    if max_width is not None and width > max_width:
+        size = (max_width, int(round(height * max_width / width)))
+        images = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in images]
+    with paths.atomic_target(path) as temporary:
+        iio.imwrite(temporary, np.stack(images), extension=".gif", duration=1000.0 / fps, loop=0)
+    return Path(path)
+
+
+def plot_histories(histories: dict[str, dict[str, Sequence[float]]], metric: str = "val_psnr", path=None):
+    """Plots one metric per epoch for several runs (e.g. the three losses); returns the figure."""
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for name, history in histories.items():
+        values = history[metric]
+        axis.plot(range(1, len(values) + 1), values, marker="o", label=name)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(metric)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def triplet_viewer(examples: dict[str, dict[str, np.ndarray]]):
+    """Interactive viewer: pick a triplet and a method, slide frame 1 -> prediction -> truth -> frame 3.
+
+    The last slider position shows the error map |prediction - truth|. Where widgets cannot
+    render (papermill, GitHub), the viewer still shows its first picture as a static figure.
+
+    Args:
+        examples: triplet name -> {"frame 1", "frame 3", "truth", and one entry per method}.
+
+    Returns:
+        The ipywidgets container.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    names = list(examples)
+    first = examples[names[0]]
+    methods = [m for m in first if m not in ("frame 1", "frame 3", "truth")]
+    stages = ["frame 1", "prediction", "truth", "frame 3", "error ×4"]
+    triplet = widgets.Dropdown(options=names, description="triplet")
+    method = widgets.ToggleButtons(options=methods, description="method")
+    stage = widgets.SelectionSlider(options=stages, value="prediction", description="show",
+                                    continuous_update=False)
+    output = widgets.Output()
+
+    def draw(*_):
+        example = examples[triplet.value]
+        prediction, truth = _as_float(example[method.value]), _as_float(example["truth"])
+        image = {"frame 1": example["frame 1"], "prediction": prediction, "truth": truth,
+                 "frame 3": example["frame 3"],
+                 "error ×4": np.clip(4 * np.abs(prediction - truth), 0, 1)}[stage.value]
+        output.clear_output(wait=True)
+        with output:
+            figure, axis = plt.subplots(figsize=(7, 4))
+            axis.imshow(_as_float(image))
+            axis.set_title(f"{triplet.value}: {stage.value}" + (f" ({method.value})" if stage.value in
+                                                                 ("prediction", "error ×4") else ""))
+            axis.axis("off")
+            plt.show()
+
+    for control in (triplet, method, stage):
+        control.observe(draw, names="value")
+    draw()
+    container = widgets.VBox([triplet, method, stage, output])
+    display(container)
+    return container
+
+
+def image_grid(rows: Sequence[Sequence[np.ndarray]], column_titles: Sequence[str] | None = None,
+               cell_size: float = 2.6):
+    """Shows rows of images (arrays or tensors in [0, 1] or ``uint8``); returns the figure."""
+    figure, axes = plt.subplots(len(rows), len(rows[0]), figsize=(cell_size * len(rows[0]), cell_size * len(rows)),
+                                squeeze=False)
+    for row_index, row in enumerate(rows):
+        for column_index, image in enumerate(row):
+            axis = axes[row_index, column_index]
+            axis.imshow(_as_float(np.asarray(image)))
+            axis.axis("off")
+            if row_index == 0 and column_titles is not None:
+                axis.set_title(column_titles[column_index])
+    figure.tight_layout()
+    return figure
+
+
+def plot_series(series: dict[str, Sequence[float]], xlabel: str, ylabel: str, threshold: float | None = None,
+                path: str | Path | None = None):
+    """Plots named series against their index, with an optional horizontal threshold; returns the figure."""
+    figure, axis = plt.subplots(figsize=(7, 3))
+    for name, values in series.items():
+        axis.plot(values, label=name)
+    if threshold is not None:
+        axis.axhline(threshold, color="red", linestyle="--", label=f"threshold {threshold}")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def motion_amount(frame1: np.ndarray, frame3: np.ndarray) -> float:
+    """Mean absolute difference between two frames (0..1): a cheap measure of how much moves."""
+    return float(np.abs(_as_float(frame1) - _as_float(frame3)).mean())
