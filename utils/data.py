@@ -186,33 +186,67 @@ def _decode_triplet(paths):
     return tf.stack(frames)  # (3, H, W, 3) uint8
 
 
-def augment_triplet(frames, crop_size: tuple[int, int]):
+def _prior_flows(frames):
+    """DIS prior flows (H, W, 4) of a decoded (3, H, W, 3) triplet, computed on the whole frames."""
+    import tensorflow as tf
+
+    from utils import baselines
+
+    flows = tf.numpy_function(lambda f: baselines.flow_prior(f[0], f[2]), [frames], tf.float32, stateful=False)
+    return frames, tf.ensure_shape(flows, [None, None, 4])
+
+
+def augment_triplet(frames, crop_size: tuple[int, int], flows=None):
     """Random crop at the same place in the three frames, flips and temporal reversal.
 
     Args:
         frames: ``uint8`` or float tensor (3, height, width, 3).
         crop_size: (height, width) of the crop; frames must be at least that large.
+        flows: optional prior flows (height, width, 4) = (``F_t->1``, ``F_t->3``); they are cropped
+            with the frames, their components negated by the flips and swapped by the reversal.
 
     Returns:
-        The augmented tensor (3, crop_height, crop_width, 3).
+        The augmented tensor (3, crop_height, crop_width, 3), or ``(frames, flows)`` when flows are given.
     """
     import tensorflow as tf
 
-    crop = tf.image.random_crop(frames, (3, crop_size[0], crop_size[1], 3))
+    shape = tf.shape(frames)
+    top = tf.random.uniform((), 0, shape[1] - crop_size[0] + 1, dtype=tf.int32)
+    left = tf.random.uniform((), 0, shape[2] - crop_size[1] + 1, dtype=tf.int32)
+    crop = frames[:, top:top + crop_size[0], left:left + crop_size[1], :]
+    crop = tf.ensure_shape(crop, (3, crop_size[0], crop_size[1], 3))
+    if flows is None:
+        flows = tf.zeros((crop_size[0], crop_size[1], 4))
+        with_flows = False
+    else:
+        flows = tf.ensure_shape(flows[top:top + crop_size[0], left:left + crop_size[1], :],
+                                (crop_size[0], crop_size[1], 4))
+        with_flows = True
     coins = tf.random.uniform((3,)) < 0.5
-    crop = tf.cond(coins[0], lambda: tf.reverse(crop, axis=[2]), lambda: crop)  # horizontal flip
-    crop = tf.cond(coins[1], lambda: tf.reverse(crop, axis=[1]), lambda: crop)  # vertical flip
-    crop = tf.cond(coins[2], lambda: tf.reverse(crop, axis=[0]), lambda: crop)  # temporal reversal
-    return crop
+    horizontal = tf.constant([-1.0, 1.0, -1.0, 1.0])
+    vertical = tf.constant([1.0, -1.0, 1.0, -1.0])
+    crop, flows = tf.cond(coins[0], lambda: (tf.reverse(crop, axis=[2]), tf.reverse(flows, axis=[1]) * horizontal),
+                          lambda: (crop, flows))  # horizontal flip: u changes sign
+    crop, flows = tf.cond(coins[1], lambda: (tf.reverse(crop, axis=[1]), tf.reverse(flows, axis=[0]) * vertical),
+                          lambda: (crop, flows))  # vertical flip: v changes sign
+    crop, flows = tf.cond(coins[2], lambda: (tf.reverse(crop, axis=[0]), tf.concat([flows[..., 2:], flows[..., :2]], -1)),
+                          lambda: (crop, flows))  # temporal reversal: F_t->1 and F_t->3 swap
+    return (crop, flows) if with_flows else crop
 
 
-def split_inputs(frames):
-    """Turns a (..., 3, H, W, 3) ``uint8`` tensor into (inputs with 6 channels, middle frame), floats in [0, 1]."""
+def split_inputs(frames, flows=None):
+    """Turns a (..., 3, H, W, 3) ``uint8`` tensor into (inputs, middle frame), floats in [0, 1].
+
+    The inputs are frame 1 and frame 3 stacked (6 channels), followed by the prior flows when given
+    (10 channels, the flow head's input).
+    """
     import tensorflow as tf
 
     frames = tf.cast(frames, tf.float32) / 255.0
-    inputs = tf.concat([frames[..., 0, :, :, :], frames[..., 2, :, :, :]], axis=-1)
-    return inputs, frames[..., 1, :, :, :]
+    parts = [frames[..., 0, :, :, :], frames[..., 2, :, :, :]]
+    if flows is not None:
+        parts.append(tf.cast(flows, tf.float32))
+    return tf.concat(parts, axis=-1), frames[..., 1, :, :, :]
 
 
 def make_dataset(
@@ -223,6 +257,7 @@ def make_dataset(
     cache: bool = True,
     shuffle_buffer: int = 2048,
     seed: int | None = None,
+    flow_prior: bool = False,
 ):
     """Builds a ``tf.data`` pipeline of ``(frame1 ++ frame3, frame2)`` batches.
 
@@ -235,10 +270,13 @@ def make_dataset(
         cache: keep decoded frames in memory after the first pass (fits the default data).
         shuffle_buffer: shuffle buffer size in triplets.
         seed: shuffle seed.
+        flow_prior: add the DIS prior flows as 4 more input channels (the flow head's input); they
+            are computed once per triplet on the whole frames, cached with them, and follow every crop,
+            flip and reversal.
 
     Returns:
-        A ``tf.data.Dataset`` yielding ``(inputs, target)`` with inputs (batch, H, W, 6)
-        and target (batch, H, W, 3), ``float32`` in [0, 1].
+        A ``tf.data.Dataset`` yielding ``(inputs, target)`` with inputs (batch, H, W, 6), or 10 with
+        ``flow_prior``, and target (batch, H, W, 3), ``float32`` in [0, 1].
     """
     import tensorflow as tf
 
@@ -251,20 +289,27 @@ def make_dataset(
     if training:
         dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=False)
     dataset = dataset.map(_decode_triplet, num_parallel_calls=tf.data.AUTOTUNE)
+    if flow_prior:
+        dataset = dataset.map(_prior_flows, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.map(lambda frames: (frames,), num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
         dataset = dataset.cache()
     if training:
         dataset = dataset.repeat().shuffle(min(shuffle_buffer, len(paths)), seed=seed)
-        dataset = dataset.map(lambda f: augment_triplet(f, crop_size), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda *parts: _as_tuple(augment_triplet(parts[0], crop_size, *parts[1:])),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     elif crop_size is not None:
-        # Centre crop, the same for every epoch: the three frames act as a batch of images.
-        dataset = dataset.map(
-            lambda f: tf.image.resize_with_crop_or_pad(f, crop_size[0], crop_size[1]),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        # Centre crop, the same for every epoch.
+        dataset = dataset.map(lambda *parts: tuple(tf.image.resize_with_crop_or_pad(p, *crop_size) for p in parts),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=training)
     dataset = dataset.map(split_inputs, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
 
 
 def measure_throughput(dataset, batches: int = 20, warmup: int = 2) -> float:

@@ -29,6 +29,8 @@ def evaluate_methods(
     root: str | Path,
     triplet_ids: Sequence[str],
     group_of: Callable[[str], str] | None = None,
+    on_prediction: Callable[[str, str, np.ndarray], None] | None = None,
+    on_triplet: Callable[[int, str], None] | None = None,
 ) -> dict:
     """Runs every method on every triplet and summarises PSNR, SSIM and time per frame.
 
@@ -36,7 +38,11 @@ def evaluate_methods(
         methods: name -> function (frame1, frame3) -> middle frame.
         root: data root in the Vimeo90K layout.
         triplet_ids: the triplets to evaluate.
-        group_of: maps a triplet id to a group name (e.g. its clip) for per-group means.
+        group_of: maps a triplet id to a group name (e.g. its clip) for per-group means
+            (default: the sequence folder, ``00001``).
+        on_prediction: called as ``(triplet_id, method_name, prediction)`` after each prediction
+            (e.g. to save it).
+        on_triplet: called as ``(index, triplet_id)`` before each triplet (progress).
 
     Returns:
         ``{"triplets": n, "methods": {name: {"psnr", "ssim", "ms_per_frame",
@@ -47,12 +53,16 @@ def evaluate_methods(
     group_of = group_of or (lambda triplet_id: triplet_id.split("/")[0])
     records = []
     seconds = {name: 0.0 for name in methods}
-    for triplet_id in triplet_ids:
+    for index, triplet_id in enumerate(triplet_ids, start=1):
+        if on_triplet is not None:
+            on_triplet(index, triplet_id)
         frame1, truth, frame3 = data.load_triplet(root, triplet_id)
         for name, method in methods.items():
             start = time.perf_counter()
             prediction = method(frame1, frame3)
             seconds[name] += time.perf_counter() - start
+            if on_prediction is not None:
+                on_prediction(triplet_id, name, prediction)
             records.append({"triplet": triplet_id, "group": group_of(triplet_id), "method": name,
                             **frame_metrics(truth, prediction)})
     summary = {}
@@ -71,15 +81,31 @@ def evaluate_methods(
     return {"triplets": len(triplet_ids), "methods": summary, "per_triplet": records}
 
 
-def results_table(summary: dict, groups: Sequence[str] | None = None) -> str:
-    """Formats :func:`evaluate_methods` output as a Markdown table (PSNR dB / SSIM)."""
+def results_table(summary: dict, groups: Sequence[str] | None = None, group_names: dict[str, str] | None = None,
+                  timing_key: str | None = None) -> str:
+    """Formats :func:`evaluate_methods` output as a Markdown table (PSNR dB / SSIM per group and overall).
+
+    Args:
+        summary: output of :func:`evaluate_methods` (or of ``utils.evaluate.evaluate_folder``).
+        groups: the groups (columns) to show, in order (default: all, in the order met).
+        group_names: display names of the groups (e.g. sequence folder -> clip name).
+        timing_key: a per-method key holding milliseconds per frame (e.g. ``ms_per_frame_448x256``),
+            shown as a last column.
+    """
     methods = summary["methods"]
     groups = list(groups) if groups is not None else list(next(iter(methods.values()))["groups"])
-    header = "| method | " + " | ".join(f"{g} PSNR / SSIM" for g in groups) + " | mean PSNR / SSIM |"
-    lines = [header, "|" + "---|" * (len(groups) + 2)]
+    group_names = group_names or {}
+    header = "| method | " + " | ".join(f"{group_names.get(g, g)} PSNR / SSIM" for g in groups) + " | mean PSNR / SSIM |"
+    if timing_key:
+        header += f" {timing_key.replace('_', ' ')} |"
+    columns = len(groups) + 2 + (1 if timing_key else 0)
+    lines = [header, "|" + "---|" * columns]
     for name, result in methods.items():
         cells = [f"{result['groups'][g]['psnr']:.2f} / {result['groups'][g]['ssim']:.4f}" for g in groups]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {result['psnr']:.2f} / {result['ssim']:.4f} |")
+        line = f"| {name} | " + " | ".join(cells) + f" | {result['psnr']:.2f} / {result['ssim']:.4f} |"
+        if timing_key:
+            line += f" {result[timing_key]:.0f} |"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -3,6 +3,15 @@
 Original configuration: 5 levels with 32, 64, 128, 256, 512 filters, two 3x3 ReLU
 convolutions per level, 2x2 max pooling, upsampling with skip concatenation and a
 1x1 convolution to 3 channels; input frame 1 and frame 3 stacked as 6 channels.
+
+Three output heads (``output_mode``):
+
+- ``direct``: the original; the last convolution outputs the RGB middle frame.
+- ``residual``: a correction added to the average of the two frames.
+- ``flow``: the flow-guided UNet. It predicts the two intermediate flows (middle -> frame 1,
+  middle -> frame 3) as a correction to classical DIS optical flow, a blend mask and a small
+  residual; both frames are backward-warped (:mod:`utils.warp`) and blended by the mask. Its input
+  has 10 channels: frame 1, frame 3 and the DIS prior flows (see :func:`model_inputs`).
 """
 
 from __future__ import annotations
@@ -11,7 +20,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-OUTPUT_MODES = ("direct", "residual")
+from utils import warp
+
+OUTPUT_MODES = ("direct", "residual", "flow")
+FLOW_SCALE = 16.0  # flows enter and leave the network divided by this (pixels -> about unit range)
 
 
 @keras.saving.register_keras_serializable(package="vfi")
@@ -67,6 +79,145 @@ def _conv_block(x, filters: int, name: str):
     return x
 
 
+def _unet_body(x, base_filters: int, depth: int):
+    """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks)."""
+    skips = []
+    for level in range(depth):
+        x = _conv_block(x, base_filters * 2**level, name=f"down{level}")
+        if level < depth - 1:
+            skips.append(x)
+            x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
+    for level in reversed(range(depth - 1)):
+        x = Upsample2x(name=f"up{level}")(x)
+        x = keras.layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+        x = _conv_block(x, base_filters * 2**level, name=f"dec{level}")
+    return x
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class FlowBlend(keras.layers.Layer):
+    """Warps frame 1 and frame 3 by their flows and blends them: ``m W1 + (1 - m) W3 + residual``.
+
+    Inputs: ``[frames (B, H, W, 10), flow_update (B, H, W, 4), mask_logit (B, H, W, 1),
+    residual (B, H, W, 3)]``; the flows are the prior flows of ``frames[..., 6:]`` plus
+    ``FLOW_SCALE * flow_update``. Returns the middle frame (B, H, W, 3), computed in float32.
+    """
+
+    def call(self, inputs):
+        frames, flow_update, mask_logit, residual = (tf.cast(x, tf.float32) for x in inputs)
+        flows = frames[..., 6:10] + FLOW_SCALE * flow_update
+        warped_1 = warp.backward_warp(frames[..., 0:3], flows[..., 0:2])
+        warped_3 = warp.backward_warp(frames[..., 3:6], flows[..., 2:4])
+        mask = tf.sigmoid(mask_logit)
+        return mask * warped_1 + (1.0 - mask) * warped_3 + residual
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class PriorFeatures(keras.layers.Layer):
+    """Network input of the flow head: both frames, both frames warped by the prior flows, the scaled flows."""
+
+    def call(self, frames):
+        frames = tf.cast(frames, tf.float32)
+        flows = frames[..., 6:10]
+        warped_1 = warp.backward_warp(frames[..., 0:3], flows[..., 0:2])
+        warped_3 = warp.backward_warp(frames[..., 3:6], flows[..., 2:4])
+        return tf.concat([frames[..., 0:6], warped_1, warped_3, flows / FLOW_SCALE], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class ZerosLike(keras.layers.Layer):
+    """Zeros with the batch and spatial shape of the input and ``channels`` channels (a switched-off head)."""
+
+    def __init__(self, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+
+    def call(self, inputs):
+        shape = tf.shape(inputs)
+        return tf.zeros([shape[0], shape[1], shape[2], self.channels], self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class Scale(keras.layers.Layer):
+    """Multiplies by a constant (a learning-rate multiplier for one head under Adam)."""
+
+    def __init__(self, factor: float, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = float(factor)
+
+    def call(self, inputs):
+        return inputs * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = False, mask_gain: float = 1.0,
+                    name: str = "flow_unet") -> keras.Model:
+    """Builds the flow-guided UNet.
+
+    The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
+    themselves; three zero-initialised heads output a flow correction (4 channels), a blend-mask
+    logit and an RGB residual. Untrained, the model is exactly the DIS baseline (prior flows, mask
+    0.5, no residual); training learns where the flow is wrong and which frame to trust where
+    something is hidden in one of them.
+
+    Args:
+        base_filters: filters of the first level (doubled at each level).
+        depth: number of levels.
+        name: model name.
+
+    Returns:
+        A functional model mapping (batch, H, W, 10) to (batch, H, W, 3) for any H and W; the
+        input is frame 1, frame 3 and the prior flows ``F_t->1``, ``F_t->3`` (see :func:`model_inputs`).
+    """
+    if depth < 1 or base_filters < 1:
+        raise ValueError(f"build_flow_unet needs depth >= 1 and base_filters >= 1, got depth={depth}, "
+                         f"base_filters={base_filters}.")
+    inputs = keras.Input(shape=(None, None, 10), name="frames_and_prior_flows")
+    padded = PadToMultiple(2 ** (depth - 1), name="pad")(inputs)
+    features = PriorFeatures(name="prior_features")(padded)
+    x = _unet_body(features, base_filters, depth)
+    heads = {}
+    for head, channels in (("flow_update", 4), ("mask_logit", 1), ("residual", 3)):
+        if head == "residual" and not residual:
+            continue
+        heads[head] = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros",
+                                          dtype="float32", name=head)(x)
+    if not residual:
+        heads["residual"] = ZerosLike(3, dtype="float32", name="no_residual")(x)
+    if mask_gain != 1.0:
+        heads["mask_logit"] = Scale(mask_gain, dtype="float32", name="mask_gain")(heads["mask_logit"])
+    blended = FlowBlend(dtype="float32", name="blend")([padded, heads["flow_update"], heads["mask_logit"],
+                                                        heads["residual"]])
+    outputs = CropToReference(dtype="float32", name="rgb")([blended, inputs])
+    return keras.Model(inputs, outputs, name=name)
+
+
+def input_channels(model) -> int:
+    """6 for the direct and residual heads (two frames), 10 for the flow head (frames and prior flows)."""
+    return int(model.inputs[0].shape[-1])
+
+
+def model_inputs(frame1: np.ndarray, frame3: np.ndarray, channels: int = 6) -> np.ndarray:
+    """Stacks two ``uint8`` frames into one network input (1, H, W, channels), floats in [0, 1].
+
+    With ``channels=10`` (the flow head) the DIS prior flows ``F_t->1`` and ``F_t->3`` (pixels) follow
+    the six colour channels.
+    """
+    stacked = np.concatenate([frame1, frame3], axis=-1).astype(np.float32) / 255.0
+    if channels == 10:
+        from utils import baselines
+
+        stacked = np.concatenate([stacked, baselines.flow_prior(frame1, frame3)], axis=-1)
+    elif channels != 6:
+        raise ValueError(f"Expected a model with 6 or 10 input channels, got {channels}.")
+    return stacked[None]
+
+
 def build_unet(
     base_filters: int = 32,
     depth: int = 5,
@@ -79,9 +230,10 @@ def build_unet(
         base_filters: filters of the first level; level i has ``base_filters * 2**i``
             (the original: 32 -> 512 over 5 levels).
         depth: number of levels (``depth - 1`` poolings).
-        output_mode: ``"direct"`` (the original: the 1x1 convolution outputs the RGB frame) or
+        output_mode: ``"direct"`` (the original: the 1x1 convolution outputs the RGB frame),
             ``"residual"`` (the 1x1 convolution, initialised to zero, outputs a correction added
-            to the average of the two frames; training starts from plain blending).
+            to the average of the two frames; training starts from plain blending) or ``"flow"``
+            (:func:`build_flow_unet`; 10 input channels).
         name: model name.
 
     Returns:
@@ -96,18 +248,11 @@ def build_unet(
                          f"base_filters={base_filters}.")
     if output_mode not in OUTPUT_MODES:
         raise ValueError(f"Unknown output_mode {output_mode!r}: expected one of {', '.join(OUTPUT_MODES)}.")
+    if output_mode == "flow":
+        return build_flow_unet(base_filters, depth, name=name)
     inputs = keras.Input(shape=(None, None, 6), name="frames_1_and_3")
     x = PadToMultiple(2 ** (depth - 1), name="pad")(inputs)
-    skips = []
-    for level in range(depth):
-        x = _conv_block(x, base_filters * 2**level, name=f"down{level}")
-        if level < depth - 1:
-            skips.append(x)
-            x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
-    for level in reversed(range(depth - 1)):
-        x = Upsample2x(name=f"up{level}")(x)
-        x = keras.layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-        x = _conv_block(x, base_filters * 2**level, name=f"dec{level}")
+    x = _unet_body(x, base_filters, depth)
     x = CropToReference(name="crop")([x, inputs])
     if output_mode == "direct":
         outputs = keras.layers.Conv2D(3, 1, dtype="float32", name="rgb")(x)
@@ -127,13 +272,15 @@ def level_table(base_filters: int, depth: int, frame_size: tuple[int, int]) -> l
 
 
 def predictor(model: keras.Model):
-    """Returns a traced inference function for (batch, H, W, 6) float inputs of any size.
+    """Returns a traced inference function for (batch, H, W, channels) float inputs of any size.
 
     One graph serves every frame size (the spatial dimensions are left unknown), so a loop over
     clips of different sizes does not retrace.
     """
-    signature = [tf.TensorSpec((None, None, None, 6), tf.float32)]
-    return tf.function(lambda inputs: model(inputs, training=False), input_signature=signature)
+    signature = [tf.TensorSpec((None, None, None, input_channels(model)), tf.float32)]
+    function = tf.function(lambda inputs: model(inputs, training=False), input_signature=signature)
+    function.channels = input_channels(model)
+    return function
 
 
 def interpolate(model, frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
@@ -152,8 +299,11 @@ def interpolate(model, frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
     """
     if frame1.shape != frame3.shape:
         raise ValueError(f"interpolate needs frames of one size, got {frame1.shape} and {frame3.shape}.")
-    inputs = np.concatenate([frame1, frame3], axis=-1)[None].astype(np.float32) / 255.0
-    prediction = model(inputs) if not isinstance(model, keras.Model) else model(inputs, training=False)
+    if isinstance(model, keras.Model):
+        inputs = model_inputs(frame1, frame3, input_channels(model))
+        prediction = model(inputs, training=False)
+    else:
+        prediction = model(model_inputs(frame1, frame3, getattr(model, "channels", 6)))
     return np.clip(np.asarray(prediction, dtype=np.float32)[0], 0.0, 1.0)
 
 

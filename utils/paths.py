@@ -31,6 +31,15 @@ def resolve(path: str | Path) -> Path:
     return path if path.is_absolute() else repo_root() / path
 
 
+def display(path: str | Path) -> str:
+    """Returns ``path`` relative to the repository root when it lies inside it (for records and messages)."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(repo_root().resolve()))
+    except ValueError:
+        return str(path)
+
+
 @contextlib.contextmanager
 def atomic_target(path: str | Path):
     """Yields a temporary path beside ``path``; on success renames it to ``path``.

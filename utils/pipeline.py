@@ -4,15 +4,17 @@
     python -m utils.pipeline --profile smoke --output-dir /tmp/run --results-dir /tmp/run/results
     python -m utils.pipeline --in-place           # refresh the committed notebooks' outputs
 
-The training notebook runs once per loss (``--losses``). Executed copies go to
-``--output-dir``; with ``--in-place`` the default-loss copies also replace the
-notebooks in ``notebooks/`` (what is committed).
+The training notebook runs once per loss (``--losses``) with the profile's UNet head, then once
+with the flow-guided head (``--no-flow`` skips it). Executed copies go to ``--output-dir``; with
+``--in-place`` they also replace the notebooks in ``notebooks/`` (what is committed; for the
+training notebook, the flow-head run).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import time
@@ -28,18 +30,60 @@ NOTEBOOKS = (
     "05_results.ipynb",
 )
 TRAINING_NOTEBOOK = "04_training.ipynb"
-DEFAULT_LOSS = "charbonnier"
+FLOW_LOSS = "charbonnier"
+# TensorFlow's C++ start-up lines (absl logs them before TF_CPP_MIN_LOG_LEVEL is read).
+STARTUP_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|To enable the following instructions|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\])")
 
 
-def plan(losses_to_train: list[str]) -> list[tuple[str, dict]]:
-    """Returns the (notebook, extra parameters) runs in order."""
+def drop_startup_noise(notebook_path: str | Path) -> int:
+    """Removes stderr outputs made only of TensorFlow's C++ start-up lines; returns how many went.
+
+    Those lines carry timestamps and process ids, so they would make every committed notebook
+    differ from the last run and say nothing to a reader.
+    """
+    import nbformat
+
+    notebook = nbformat.read(str(notebook_path), as_version=4)
+    removed = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            lines = [line for line in output.get("text", "").splitlines() if line.strip()]
+            if (output.output_type == "stream" and output.name == "stderr" and lines
+                    and all(STARTUP_NOISE.match(line) for line in lines)):
+                removed += 1
+            else:
+                kept.append(output)
+        cell.outputs = kept
+    with paths.atomic_target(notebook_path) as temporary:
+        nbformat.write(notebook, str(temporary))
+    return removed
+
+
+def plan(losses_to_train: list[str], flow: bool = True) -> list[tuple[str, dict]]:
+    """Returns the (notebook, extra parameters) runs in order.
+
+    The training notebook runs once per loss with the profile's UNet head, then (``flow``) once
+    with the flow-guided head and the Charbonnier loss.
+    """
     runs: list[tuple[str, dict]] = []
     for notebook in NOTEBOOKS:
         if notebook == TRAINING_NOTEBOOK:
             runs.extend((notebook, {"loss": loss}) for loss in losses_to_train)
+            if flow:
+                runs.append((notebook, {"loss": FLOW_LOSS, "output_mode": "flow"}))
         else:
             runs.append((notebook, {}))
     return runs
+
+
+def _run_label(extra: dict) -> str:
+    """``_mse`` for a loss run, ``_flow_charbonnier`` for the flow head: the executed copy's suffix."""
+    if "loss" not in extra:
+        return ""
+    return f"_flow_{extra['loss']}" if extra.get("output_mode") == "flow" else f"_{extra['loss']}"
 
 
 def run_pipeline(
@@ -51,6 +95,7 @@ def run_pipeline(
     losses_to_train: list[str] | None = None,
     in_place: bool = False,
     kernel_name: str | None = None,
+    flow: bool = True,
 ) -> list[Path]:
     """Executes the notebooks in order; returns the executed copies.
 
@@ -59,8 +104,10 @@ def run_pipeline(
         output_dir: folder for the executed notebooks (relative paths: from the repository root).
         data_dir, results_dir, runs_dir: override the notebooks' folders (``None`` keeps theirs).
         losses_to_train: losses for the training notebook (all three by default).
-        in_place: also copy the executed notebooks over ``notebooks/`` (default-loss training run).
+        in_place: also copy the executed notebooks over ``notebooks/`` (for the training notebook: the
+            flow-head run when ``flow``, else the last loss run).
         kernel_name: Jupyter kernel (``None``: the notebooks' own, ``python3``).
+        flow: also train the flow-guided UNet (the model notebook 5 and ``utils.evaluate`` use by default).
 
     Raises:
         ValueError: for an unknown profile or loss.
@@ -80,12 +127,12 @@ def run_pipeline(
     for key, value in (("data_dir", data_dir), ("results_dir", results_dir), ("runs_dir", runs_dir)):
         if value is not None:
             common[key] = str(paths.resolve(value))
-    runs = plan(losses_to_train)
+    runs = plan(losses_to_train, flow)
+    committed_training_run = [run for run in runs if run[0] == TRAINING_NOTEBOOK][-1]
     executed = []
     for index, (notebook, extra) in enumerate(runs, start=1):
-        suffix = f"_{extra['loss']}" if "loss" in extra else ""
-        target = output_dir / notebook.replace(".ipynb", f"{suffix}.ipynb")
-        label = notebook + (f" (loss={extra['loss']})" if extra else "")
+        target = output_dir / notebook.replace(".ipynb", f"{_run_label(extra)}.ipynb")
+        label = notebook + (" (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else "")
         print(f"[{index}/{len(runs)}] {label} ...", end=" ", flush=True)
         start = time.perf_counter()
         source = root / "notebooks" / notebook
@@ -95,9 +142,10 @@ def run_pipeline(
             str(source), str(target), parameters=parameters,
             cwd=str(root / "notebooks"), kernel_name=kernel_name, progress_bar=False,
         )
+        drop_startup_noise(target)
         print(f"done in {time.perf_counter() - start:.0f} s -> {target}", flush=True)
         executed.append(target)
-        if in_place and extra.get("loss", DEFAULT_LOSS) == DEFAULT_LOSS:
+        if in_place and (notebook != TRAINING_NOTEBOOK or (notebook, extra) == committed_training_run):
             shutil.copyfile(target, root / "notebooks" / notebook)
     return executed
 
@@ -110,12 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", help="results folder (default: the notebooks' 'results')")
     parser.add_argument("--runs-dir", help="training runs folder (default: the notebooks' 'runs')")
     parser.add_argument("--losses", nargs="+", choices=list(losses.LOSSES), help="losses to train (default: all)")
+    parser.add_argument("--no-flow", action="store_true", help="skip training the flow-guided UNet")
     parser.add_argument("--in-place", action="store_true", help="also refresh the notebooks in notebooks/")
     parser.add_argument("--kernel", help="Jupyter kernel name")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     run_pipeline(args.profile, args.output_dir, args.data_dir, args.results_dir, args.runs_dir,
-                 args.losses, args.in_place, args.kernel)
+                 args.losses, args.in_place, args.kernel, flow=not args.no_flow)
     print(f"pipeline ({args.profile}) finished in {time.perf_counter() - start:.0f} s", flush=True)
     return 0
 

@@ -30,6 +30,8 @@ class Profile:
         max_eval_triplets: held-out triplets evaluated per clip (``None``: all).
         output_mode: UNet head, ``direct`` (the original) or ``residual`` (a correction to the
             frame average; learns much faster, so the CPU-sized profiles use it).
+        flow_filters: base filters of the flow-guided UNet (kept small enough to ship and to run on a CPU).
+        flow_depth: levels of the flow-guided UNet.
     """
 
     name: str
@@ -46,6 +48,8 @@ class Profile:
     heldout_frames: int
     max_eval_triplets: int | None
     output_mode: str
+    flow_filters: int
+    flow_depth: int
 
     def as_dict(self) -> dict:
         """Returns the profile as a plain dictionary (for JSON files)."""
@@ -57,16 +61,19 @@ PROFILES: dict[str, Profile] = {
         name="smoke", base_filters=8, depth=3, crop_size=(64, 64), batch_size=4,
         epochs=2, steps_per_epoch=3, synthetic_train=16, synthetic_val=4,
         learning_rate=1e-3, clip_width=160, heldout_frames=8, max_eval_triplets=2, output_mode="residual",
+        flow_filters=8, flow_depth=3,
     ),
     "default": Profile(
         name="default", base_filters=16, depth=4, crop_size=(128, 128), batch_size=16,
         epochs=10, steps_per_epoch=60, synthetic_train=512, synthetic_val=32,
         learning_rate=1e-3, clip_width=640, heldout_frames=32, max_eval_triplets=None, output_mode="residual",
+        flow_filters=16, flow_depth=4,
     ),
     "full": Profile(
         name="full", base_filters=32, depth=5, crop_size=(256, 448), batch_size=32,
         epochs=100, steps_per_epoch=None, synthetic_train=4096, synthetic_val=256,
         learning_rate=1e-3, clip_width=640, heldout_frames=32, max_eval_triplets=None, output_mode="direct",
+        flow_filters=24, flow_depth=5,
     ),
 }
 

@@ -141,14 +141,45 @@ def plot_histories(histories: dict[str, dict[str, Sequence[float]]], metric: str
     return figure
 
 
-def triplet_viewer(examples: dict[str, dict[str, np.ndarray]]):
+VIEWER_STAGES = ("frame 1", "prediction", "truth", "frame 3", "error ×4")
+
+
+def viewer_image(example: dict[str, np.ndarray], method: str, stage: str) -> np.ndarray:
+    """The picture the viewer shows for a method and a slider position (``uint8`` RGB).
+
+    Args:
+        example: {"frame 1", "frame 3", "truth", and one entry per method}.
+        method: a method name in ``example``.
+        stage: one of :data:`VIEWER_STAGES`; ``error ×4`` is |prediction - truth| amplified four times.
+    """
+    if stage not in VIEWER_STAGES:
+        raise ValueError(f"Unknown viewer stage {stage!r}: expected one of {', '.join(VIEWER_STAGES)}.")
+    prediction, truth = _as_float(example[method]), _as_float(example["truth"])
+    image = {"frame 1": example["frame 1"], "prediction": prediction, "truth": truth, "frame 3": example["frame 3"],
+             "error ×4": np.clip(4 * np.abs(prediction - truth), 0, 1)}[stage]
+    return data.to_uint8(_as_float(np.asarray(image)))
+
+
+def _png_bytes(image: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def triplet_viewer(examples: dict[str, dict[str, np.ndarray]], static_preview: bool = True):
     """Interactive viewer: pick a triplet and a method, slide frame 1 -> prediction -> truth -> frame 3.
 
-    The last slider position shows the error map |prediction - truth|. Where widgets cannot
-    render (papermill, GitHub), the viewer still shows its first picture as a static figure.
+    The last slider position shows the error map |prediction - truth|. Widgets need a live kernel;
+    where they cannot render (GitHub, papermill output, nbviewer) the static preview above them, one
+    row per method with its prediction and error map for the first triplet, tells the same story.
 
     Args:
         examples: triplet name -> {"frame 1", "frame 3", "truth", and one entry per method}.
+        static_preview: also draw the static matplotlib preview.
 
     Returns:
         The ipywidgets container.
@@ -159,32 +190,28 @@ def triplet_viewer(examples: dict[str, dict[str, np.ndarray]]):
     names = list(examples)
     first = examples[names[0]]
     methods = [m for m in first if m not in ("frame 1", "frame 3", "truth")]
-    stages = ["frame 1", "prediction", "truth", "frame 3", "error ×4"]
+    if static_preview:
+        rows = [[viewer_image(first, method, stage) for stage in ("prediction", "error ×4")] for method in methods]
+        figure = image_grid(rows, column_titles=["prediction", "error ×4"], cell_size=2.4)
+        for axis, method in zip(figure.axes[::2], methods):
+            axis.text(-0.02, 0.5, method, transform=axis.transAxes, ha="right", va="center", fontsize=9)
+        plt.show()
     triplet = widgets.Dropdown(options=names, description="triplet")
-    method = widgets.ToggleButtons(options=methods, description="method")
-    stage = widgets.SelectionSlider(options=stages, value="prediction", description="show",
-                                    continuous_update=False)
-    output = widgets.Output()
+    method = widgets.Dropdown(options=methods, description="method")
+    stage = widgets.SelectionSlider(options=VIEWER_STAGES, value="prediction", description="show",
+                                    continuous_update=True, layout=widgets.Layout(width="420px"))
+    picture = widgets.Image(format="png")
+    caption = widgets.Label()
 
     def draw(*_):
-        example = examples[triplet.value]
-        prediction, truth = _as_float(example[method.value]), _as_float(example["truth"])
-        image = {"frame 1": example["frame 1"], "prediction": prediction, "truth": truth,
-                 "frame 3": example["frame 3"],
-                 "error ×4": np.clip(4 * np.abs(prediction - truth), 0, 1)}[stage.value]
-        output.clear_output(wait=True)
-        with output:
-            figure, axis = plt.subplots(figsize=(7, 4))
-            axis.imshow(_as_float(image))
-            axis.set_title(f"{triplet.value}: {stage.value}" + (f" ({method.value})" if stage.value in
-                                                                 ("prediction", "error ×4") else ""))
-            axis.axis("off")
-            plt.show()
+        picture.value = _png_bytes(viewer_image(examples[triplet.value], method.value, stage.value))
+        caption.value = f"{triplet.value}: {stage.value}" + (
+            f" ({method.value})" if stage.value in ("prediction", "error ×4") else "")
 
     for control in (triplet, method, stage):
         control.observe(draw, names="value")
     draw()
-    container = widgets.VBox([triplet, method, stage, output])
+    container = widgets.VBox([widgets.HBox([triplet, method]), stage, caption, picture])
     display(container)
     return container
 
@@ -226,3 +253,43 @@ def plot_series(series: dict[str, Sequence[float]], xlabel: str, ylabel: str, th
 def motion_amount(frame1: np.ndarray, frame3: np.ndarray) -> float:
     """Mean absolute difference between two frames (0..1): a cheap measure of how much moves."""
     return float(np.abs(_as_float(frame1) - _as_float(frame3)).mean())
+
+
+def labelled_panels(images: dict[str, np.ndarray], max_width: int | None = 240) -> np.ndarray:
+    """Puts images side by side, each with its name written on a bar above it; returns ``uint8`` RGB.
+
+    Args:
+        images: name -> image (same size), in panel order.
+        max_width: each panel is resized to at most this width.
+    """
+    import cv2
+
+    panels = []
+    for name, image in images.items():
+        panel = data.to_uint8(_as_float(np.asarray(image)))
+        height, width = panel.shape[:2]
+        if max_width is not None and width > max_width:
+            panel = cv2.resize(panel, (max_width, int(round(height * max_width / width))), interpolation=cv2.INTER_AREA)
+        bar = np.full((18, panel.shape[1], 3), 255, np.uint8)
+        cv2.putText(bar, name, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        panels.append(np.concatenate([bar, panel], axis=0))
+    gap = np.full((panels[0].shape[0], 4, 3), 255, np.uint8)
+    return np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1)
+
+
+def save_side_by_side_gif(sequences: dict[str, Sequence[np.ndarray]], path: str | Path, fps: float = 10.0,
+                          panel_width: int | None = 240) -> Path:
+    """Writes a GIF whose frames show several sequences side by side, each labelled (e.g. truth | model | DIS).
+
+    Args:
+        sequences: name -> frames; all sequences have the same length and frame size.
+        path: destination ``.gif``.
+        fps: playback frame rate.
+        panel_width: each panel is resized to at most this width.
+    """
+    lengths = {len(frames) for frames in sequences.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"save_side_by_side_gif needs sequences of one length for {path}, got {sorted(lengths)}.")
+    frames = [labelled_panels({name: sequence[index] for name, sequence in sequences.items()}, panel_width)
+              for index in range(lengths.pop())]
+    return save_gif(frames, path, fps=fps, max_width=None)

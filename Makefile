@@ -1,0 +1,50 @@
+# The README's two commands: `make demo` (install + run the notebook pipeline) and `make test`
+# (install + run every test). Both need only Python 3.11 on the machine.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= default
+
+.PHONY: install demo test test-unit test-notebooks notebooks train-flow evaluate clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (frame interpolation)" >/dev/null
+	touch $@
+
+demo: install  ## run notebooks 01-05 with papermill (about 10 minutes on a 2-core CPU)
+	$(BIN)/python -m utils.pipeline --profile $(PROFILE)
+
+test: install test-unit test-notebooks  ## unit tests + smoke pipeline, then nbval over the committed notebooks
+
+test-unit: install
+	$(BIN)/python -m pytest tests
+
+test-notebooks: install
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:python \
+		--sanitize-with tests/nbval_sanitize.cfg notebooks/
+
+notebooks: install  ## refresh the committed notebooks' outputs (default profile)
+	$(BIN)/python -m utils.pipeline --profile default --in-place
+
+# The shipped flow model: notebook 4 through papermill, longer than the default profile's run.
+# WARM_START=True continues from results/models/flow_charbonnier.keras; it is replaced only if it gets better.
+FLOW_EPOCHS ?= 60
+FLOW_STEPS ?= 100
+WARM_START ?= False
+train-flow: install  ## train the shipped flow-guided UNet (about 40 minutes on a 2-core CPU)
+	mkdir -p build
+	$(BIN)/python -m papermill notebooks/04_training.ipynb build/04_training_flow_long.ipynb --cwd notebooks \
+		-p profile default -p loss charbonnier -p output_mode flow -p epochs $(FLOW_EPOCHS) \
+		-p steps_per_epoch $(FLOW_STEPS) -p runs_dir runs/flow_long -p warm_start $(WARM_START)
+
+evaluate: install  ## the README's results table: every shipped model and baseline on the held-out clips
+	$(BIN)/python -m utils.evaluate --data-root data/default/clips --checkpoint results/models/flow_charbonnier.keras \
+		results/models/mse.keras results/models/charbonnier.keras results/models/ssim.keras --output results/evaluation.json
+
+clean:
+	rm -rf build runs .pytest_cache

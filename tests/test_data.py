@@ -1,0 +1,141 @@
+"""The Vimeo90K reader, image I/O and the tf.data pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from utils import data
+
+
+def test_reads_lists_and_triplets(vimeo_root):
+    train = data.read_triplet_list(vimeo_root, "train")
+    test = data.read_triplet_list(vimeo_root, "test")
+    assert train[0] == "00001/0001" and len(train) == 6
+    assert test == ["00002/0001", "00002/0002"]
+    frames = data.load_triplet(vimeo_root, test[1])
+    assert [f.shape for f in frames] == [(48, 64, 3)] * 3
+    assert all(f.dtype == np.uint8 for f in frames)
+
+
+def test_explicit_list_file(vimeo_root, tmp_path):
+    listing = tmp_path / "mine.txt"
+    listing.write_text("00001/0003\n\n00002/0001\n")
+    assert data.read_triplet_list(vimeo_root, list_path=listing) == ["00001/0003", "00002/0001"]
+
+
+def test_missing_root_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.*Vimeo90K triplet layout"):
+        data.read_triplet_list(tmp_path / "nowhere")
+
+
+def test_missing_list_file_names_it(vimeo_root):
+    (vimeo_root / "tri_testlist.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="tri_testlist.txt"):
+        data.read_triplet_list(vimeo_root, "test")
+
+
+def test_empty_list_is_refused(vimeo_root):
+    (vimeo_root / "tri_trainlist.txt").write_text("\n\n")
+    with pytest.raises(ValueError, match="tri_trainlist.txt is empty"):
+        data.read_triplet_list(vimeo_root, "train")
+
+
+def test_listed_folder_missing(vimeo_root):
+    (vimeo_root / "tri_trainlist.txt").write_text("00001/0001\n00009/0001\n")
+    with pytest.raises(FileNotFoundError, match="00009/0001"):
+        data.read_triplet_list(vimeo_root, "train")
+
+
+def test_unknown_split(vimeo_root):
+    with pytest.raises(ValueError, match="'val'.*'train' or 'test'"):
+        data.read_triplet_list(vimeo_root, "val")
+
+
+def test_frames_of_different_sizes(vimeo_root):
+    data.write_image(vimeo_root / "sequences/00001/0002/im3.png", np.zeros((40, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"00001/0002.*different sizes.*im3.png 64x40"):
+        data.load_triplet(vimeo_root, "00001/0002")
+
+
+def test_corrupt_image_names_the_file(vimeo_root):
+    broken = vimeo_root / "sequences/00001/0001/im2.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(ValueError, match="im2.png"):
+        data.load_triplet(vimeo_root, "00001/0001")
+
+
+def test_missing_frame(vimeo_root):
+    (vimeo_root / "sequences/00001/0001/im1.png").unlink()
+    with pytest.raises(FileNotFoundError, match="im1.png"):
+        data.load_triplet(vimeo_root, "00001/0001")
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_grayscale_and_rgba_become_rgb(tmp_path, mode):
+    path = tmp_path / f"image_{mode}.png"
+    Image.new(mode, (5, 4), 7).save(path)
+    image = data.read_image(path)
+    assert image.shape == (4, 5, 3) and image.dtype == np.uint8
+
+
+def test_write_image_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "frame.png"
+    data.write_image(path, np.full((4, 4, 3), 9, np.uint8))
+    original = path.read_bytes()
+
+    def broken_save(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        data.write_image(path, np.zeros((4, 4, 3), np.uint8))
+    assert path.read_bytes() == original  # the old file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["frame.png"]  # no temporary left behind
+
+
+def test_float_images_round_trip(tmp_path):
+    image = np.linspace(0, 1, 4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3)
+    path = data.write_image(tmp_path / "f.png", image)
+    assert np.abs(data.to_float(data.read_image(path)) - image).max() <= 0.5 / 255 + 1e-6
+
+
+def test_training_dataset_shapes(vimeo_root):
+    sources = [(vimeo_root, data.read_triplet_list(vimeo_root, "train"))]
+    dataset = data.make_dataset(sources, batch_size=4, crop_size=(32, 40), seed=0)
+    inputs, target = next(iter(dataset))
+    assert inputs.shape == (4, 32, 40, 6) and target.shape == (4, 32, 40, 3)
+    assert inputs.dtype == tf.float32 and 0.0 <= float(tf.reduce_min(inputs)) <= float(tf.reduce_max(inputs)) <= 1.0
+
+
+def test_augmentation_keeps_the_triplet_consistent():
+    # Frames are a horizontal ramp shifted by +1 and +2: any crop/flip/reversal must keep
+    # the middle frame the exact average of the outer two, and the crop aligned across frames.
+    ramp = np.tile(np.arange(40, dtype=np.uint8)[None, :, None], (30, 1, 3)) * 3
+    frames = tf.constant(np.stack([ramp, ramp + 1, ramp + 2]))
+    for _ in range(20):
+        crop = tf.cast(data.augment_triplet(frames, (16, 16)), tf.float32).numpy()
+        assert crop.shape == (3, 16, 16, 3)
+        np.testing.assert_array_equal(crop[1], 0.5 * (crop[0] + crop[2]))
+        assert abs(crop[2] - crop[0]).max() == 2
+
+
+def test_temporal_reversal_happens():
+    frames = tf.constant(np.stack([np.zeros((8, 8, 3)), np.ones((8, 8, 3)), 2 * np.ones((8, 8, 3))]).astype(np.uint8))
+    firsts = {int(data.augment_triplet(frames, (8, 8))[0, 0, 0, 0]) for _ in range(40)}
+    assert firsts == {0, 2}
+
+
+def test_validation_dataset_keeps_whole_frames(vimeo_root):
+    dataset = data.make_dataset([(vimeo_root, data.read_triplet_list(vimeo_root, "test"))], 2, training=False)
+    batches = list(dataset)
+    assert len(batches) == 1 and batches[0][0].shape == (2, 48, 64, 6)
+
+
+def test_dataset_refuses_empty_sources(vimeo_root):
+    with pytest.raises(ValueError, match="no triplets"):
+        data.make_dataset([(vimeo_root, [])], 2, (16, 16))
+    with pytest.raises(ValueError, match="crop_size"):
+        data.make_dataset([(vimeo_root, ["00001/0001"])], 2, None, training=True)

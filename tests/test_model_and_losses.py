@@ -1,0 +1,107 @@
+"""The UNet, the losses and the metrics, against references."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from skimage.metrics import structural_similarity
+
+from utils import losses, profiles
+from utils import model as model_lib
+
+
+@pytest.mark.parametrize("height,width", [(37, 61), (64, 64), (15, 200), (101, 33)])
+def test_any_frame_size(height, width):
+    model = model_lib.build_unet(base_filters=4, depth=4)
+    output = model(np.zeros((2, height, width, 6), np.float32))
+    assert output.shape == (2, height, width, 3)
+
+
+def test_original_configuration():
+    model = model_lib.build_unet()  # 32..512 filters, 5 levels
+    conv_filters = [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert conv_filters[:10:2] == [32, 64, 128, 256, 512]
+    assert conv_filters[-1] == 3 and model.count_params() == 7_847_587
+    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 4
+
+
+def test_residual_head_starts_at_blending():
+    inputs = np.random.default_rng(0).random((1, 24, 40, 6), dtype=np.float32)
+    output = model_lib.build_unet(4, 3, "residual")(inputs)
+    np.testing.assert_allclose(output, 0.5 * (inputs[..., :3] + inputs[..., 3:]), atol=1e-6)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    from utils import training
+
+    model = model_lib.build_unet(4, 3, "residual")
+    correction = model.get_layer("correction")
+    correction.set_weights([w + 0.01 for w in correction.get_weights()])
+    inputs = np.random.default_rng(1).random((1, 20, 28, 6), dtype=np.float32)
+    model.save(tmp_path / "m.keras")
+    loaded = training.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(inputs), model(inputs), atol=1e-6)
+
+
+def test_interpolate_checks_sizes():
+    method = model_lib.as_method(model_lib.build_unet(4, 2, "residual"))
+    frame = np.zeros((10, 12, 3), np.uint8)
+    assert method(frame, frame).shape == (10, 12, 3)
+    with pytest.raises(ValueError, match="one size"):
+        method(frame, np.zeros((10, 13, 3), np.uint8))
+
+
+def test_bad_model_arguments():
+    with pytest.raises(ValueError, match="output_mode 'sideways'.*direct, residual, flow"):
+        model_lib.build_unet(output_mode="sideways")
+    with pytest.raises(ValueError, match="depth >= 1"):
+        model_lib.build_unet(depth=0)
+
+
+def test_losses_on_known_inputs():
+    truth = tf.fill((2, 16, 16, 3), 0.5)  # SSIM needs at least its 11x11 window
+    offset = truth + 0.1
+    np.testing.assert_allclose(losses.mse_loss(truth, offset), [0.01, 0.01], rtol=1e-5)
+    np.testing.assert_allclose(losses.charbonnier_loss(truth, offset), [np.sqrt(0.01 + 1e-6)] * 2, rtol=1e-5)
+    np.testing.assert_allclose(losses.charbonnier_loss(truth, truth), [1e-3] * 2, rtol=1e-5)
+    # Flat images: SSIM is the luminance term (2 mu1 mu2 + C1) / (mu1^2 + mu2^2 + C1).
+    c1 = (0.01 * 1.0) ** 2
+    expected = (2 * 0.5 * 0.6 + c1) / (0.25 + 0.36 + c1)
+    # TensorFlow's float32 variance (E[x^2] - mean^2) leaves ~2e-4 of cancellation error on flat images.
+    np.testing.assert_allclose(losses.ssim_loss(truth, offset), [1 - expected] * 2, atol=3e-4)
+    np.testing.assert_allclose(losses.ssim_loss(truth, truth), [0.0, 0.0], atol=1e-6)
+
+
+def test_ssim_matches_scikit_image():
+    rng = np.random.default_rng(0)
+    truth = rng.random((40, 52, 3)).astype(np.float32)
+    for noise in (0.01, 0.1, 0.3):
+        other = np.clip(truth + rng.normal(0, noise, truth.shape), 0, 1).astype(np.float32)
+        reference = structural_similarity(truth, other, gaussian_weights=True, sigma=1.5,
+                                          use_sample_covariance=False, data_range=1.0, channel_axis=-1)
+        assert float(losses.ssim(truth[None], other[None])[0]) == pytest.approx(reference, abs=1e-4)
+
+
+def test_psnr_by_hand():
+    rng = np.random.default_rng(1)
+    truth = rng.random((1, 16, 16, 3)).astype(np.float32)
+    other = np.clip(truth + rng.normal(0, 0.05, truth.shape), 0, 1).astype(np.float32)
+    by_hand = 10 * np.log10(1.0 / np.mean((truth - other) ** 2))
+    assert float(losses.psnr(truth, other)[0]) == pytest.approx(by_hand, abs=1e-3)
+    # Predictions are clipped to the valid range before scoring.
+    assert float(losses.psnr(truth, other + 5.0)[0]) == pytest.approx(float(losses.psnr(truth, np.ones_like(truth))[0]))
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError, match="Unknown loss 'l1'.*mse, charbonnier, ssim"):
+        losses.get_loss("l1")
+    with pytest.raises(ValueError, match="Unknown profile 'huge'.*default, full, smoke"):
+        profiles.get_profile("huge")
+
+
+def test_full_profile_is_the_original_configuration():
+    full = profiles.get_profile("full")
+    assert (full.base_filters, full.depth, full.crop_size, full.batch_size, full.output_mode) == (
+        32, 5, (256, 448), 32, "direct")

@@ -1,0 +1,114 @@
+"""Training helpers: a step lowers the loss, an interrupted fit resumes, weights ship only when better."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from utils import data, training
+
+
+def _batch(vimeo_root):
+    dataset = data.make_dataset([(vimeo_root, data.read_triplet_list(vimeo_root, "train"))], 4, (32, 32), seed=0)
+    return next(iter(dataset))
+
+
+@pytest.mark.parametrize("loss", ["mse", "charbonnier", "ssim"])
+def test_training_steps_lower_the_loss(vimeo_root, loss):
+    inputs, target = _batch(vimeo_root)
+    model = training.build_and_compile(loss, base_filters=8, depth=3, learning_rate=3e-3, output_mode="direct")
+    before = float(model.evaluate(inputs, target, verbose=0, return_dict=True)["loss"])
+    for _ in range(5):
+        model.train_on_batch(inputs, target)
+    after = float(model.evaluate(inputs, target, verbose=0, return_dict=True)["loss"])
+    assert after < before
+
+
+def test_mixed_bfloat16_trains(vimeo_root):
+    inputs, target = _batch(vimeo_root)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = training.build_and_compile("charbonnier", 8, 3, 3e-3, "residual")
+    assert model.get_layer("down0_conv1").compute_dtype == "bfloat16"
+    assert model.output.dtype == "float32"
+    logs = model.train_on_batch(inputs, target, return_dict=True)
+    assert np.isfinite(logs["loss"])
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def __init__(self, at_epoch):
+        super().__init__()
+        self.at_epoch = at_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at_epoch:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_interrupted_fit_resumes(vimeo_root, tmp_path):
+    inputs, target = _batch(vimeo_root)
+    run_dir = tmp_path / "run"
+
+    def fit(extra_callbacks):
+        model = training.build_and_compile("mse", 4, 2, 1e-3, "residual")
+        timer = training.Timer()
+        model.fit(inputs, target, validation_data=(inputs, target), epochs=4, batch_size=4, verbose=0,
+                  callbacks=[*training.make_callbacks(run_dir), timer, *extra_callbacks])
+        return model, timer
+
+    with pytest.raises(KeyboardInterrupt):
+        fit([_Interrupt(at_epoch=1)])  # epochs 0 and 1 finish, then the "kernel dies"
+    assert (run_dir / "backup").exists()
+    _, timer = fit([])
+    assert len(timer.epoch_seconds) == 2  # only epochs 2 and 3 ran again
+    history = (run_dir / "history.csv").read_text().strip().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["0", "1", "2", "3"]
+    assert (run_dir / "best.keras").is_file() and not (run_dir / "backup").exists()
+
+
+def test_promote_only_when_better(tmp_path):
+    candidate = tmp_path / "candidate.keras"
+    destination = tmp_path / "results" / "models" / "mse.keras"
+    candidate.write_bytes(b"first")
+    record = {"metrics": {"psnr": 30.0}, "evaluated_on": "clips"}
+    assert training.promote_if_better(candidate, record, destination)
+    candidate.write_bytes(b"worse")
+    assert not training.promote_if_better(candidate, {"metrics": {"psnr": 29.0}, "evaluated_on": "clips"}, destination)
+    assert destination.read_bytes() == b"first"
+    candidate.write_bytes(b"better")
+    assert training.promote_if_better(candidate, {"metrics": {"psnr": 31.0}, "evaluated_on": "clips"}, destination)
+    assert destination.read_bytes() == b"better"
+    assert json.loads(destination.with_suffix(".json").read_text())["metrics"]["psnr"] == 31.0
+    # Scores measured on other triplets are not comparable: the new model replaces the old one.
+    candidate.write_bytes(b"other data")
+    assert training.promote_if_better(candidate, {"metrics": {"psnr": 1.0}, "evaluated_on": "vimeo"}, destination)
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["mse.json", "mse.keras"]
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absent.keras"):
+        training.load_model(tmp_path / "absent.keras")
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="broken.keras"):
+        training.load_model(broken)
+
+
+def test_precision_choice(monkeypatch):
+    assert training.choose_precision("float32") == "float32"
+    with pytest.raises(ValueError, match="Unknown precision 'fp8'"):
+        training.choose_precision("fp8")
+    monkeypatch.setattr(training, "hardware_summary", lambda: {"tpu": False, "gpus": [], "cpu_bfloat16": True})
+    assert training.choose_precision() == "mixed_bfloat16"
+    monkeypatch.setattr(training, "hardware_summary", lambda: {"tpu": False, "gpus": ["H100"], "cpu_bfloat16": True})
+    assert training.choose_precision() == "mixed_float16"
+    monkeypatch.setattr(training, "hardware_summary", lambda: {"tpu": False, "gpus": [], "cpu_bfloat16": False})
+    assert training.choose_precision() == "float32"
+
+
+def test_default_strategy_on_one_device(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    strategy = training.choose_strategy()
+    assert strategy.num_replicas_in_sync == 1

@@ -1,0 +1,187 @@
+"""Evaluate interpolation methods on any folder in the Vimeo90K triplet layout.
+
+    python -m utils.evaluate --data-root data/default/clips
+    python -m utils.evaluate --data-root /data/vimeo_triplet --list /data/vimeo_triplet/tri_testlist.txt \\
+        --checkpoint results/models/flow_charbonnier.keras --methods model dis --save-dir build/predictions
+
+Runs the chosen methods (the shipped flow model and the three classical baselines by default) on
+every listed triplet, prints one JSON object with mean PSNR and SSIM per method and per sequence
+folder, and times each method on one 448x256 frame. With ``--save-dir`` each method's middle frame is
+written as ``DIR/sequences/NNNNN/NNNN/<method>.png``. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_CHECKPOINT = "results/models/flow_charbonnier.keras"
+BASELINE_NAMES = {"average": "frame average", "dis": "DIS flow", "minterpolate": "minterpolate"}
+METHOD_CHOICES = ("model", *BASELINE_NAMES)
+
+
+def method_label(checkpoint: str | Path) -> str:
+    """Display name of a checkpoint: ``mse.keras`` -> ``UNet mse``, ``flow_charbonnier.keras`` -> ``flow UNet charbonnier``."""
+    stem = Path(checkpoint).stem
+    return f"flow UNet {stem[len('flow_'):]}" if stem.startswith("flow_") else f"UNet {stem}"
+
+
+def load_methods(method_names: Sequence[str], checkpoints: Sequence[str | Path]) -> dict:
+    """Builds name -> method for the chosen baselines and one method per checkpoint (``model``).
+
+    Args:
+        method_names: any of ``model``, ``average``, ``dis``, ``minterpolate``.
+        checkpoints: ``.keras`` files, used when ``model`` is among the methods; each becomes a
+            method named after its file (:func:`method_label`).
+
+    Returns:
+        An ordered dict of methods ``(frame1, frame3) -> middle``.
+
+    Raises:
+        ValueError: for an unknown method name or a checkpoint that does not load.
+        FileNotFoundError: for a missing checkpoint.
+    """
+    from utils import baselines, training
+    from utils import model as model_lib
+
+    methods = {}
+    for name in method_names:
+        if name not in METHOD_CHOICES:
+            raise ValueError(f"Unknown method {name!r}: expected some of {', '.join(METHOD_CHOICES)}.")
+        if name == "model":
+            if not checkpoints:
+                raise ValueError("Method 'model' needs at least one --checkpoint.")
+            for checkpoint in checkpoints:
+                model = training.load_model(checkpoint)
+                methods[method_label(checkpoint)] = model_lib.as_method(model)
+        else:
+            methods[BASELINE_NAMES[name]] = baselines.BASELINES[BASELINE_NAMES[name]]
+    return methods
+
+
+def time_methods(methods: dict, frame1: np.ndarray, frame3: np.ndarray, size: tuple[int, int] = (256, 448),
+                 repeats: int = 3) -> dict[str, float]:
+    """Milliseconds per frame of each method on one pair resized to ``size`` (height, width), after a warm-up."""
+    import cv2
+
+    pair = [cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA) for f in (frame1, frame3)]
+    timings = {}
+    for name, method in methods.items():
+        method(*pair)  # warm-up: graph tracing, ffmpeg start-up caches
+        start = time.perf_counter()
+        for _ in range(repeats):
+            method(*pair)
+        timings[name] = 1000.0 * (time.perf_counter() - start) / repeats
+    return timings
+
+
+def evaluate_folder(
+    data_root: str | Path,
+    methods: dict,
+    list_path: str | Path | None = None,
+    save_dir: str | Path | None = None,
+    timing_size: tuple[int, int] | None = (256, 448),
+    progress=None,
+    triplet_ids: Sequence[str] | None = None,
+) -> dict:
+    """Evaluates methods on the triplets of a Vimeo-layout folder.
+
+    Args:
+        data_root: folder with ``sequences/`` (and ``tri_testlist.txt`` unless ``list_path`` is given).
+        methods: name -> method.
+        list_path: list file of triplet ids (default: the root's test list).
+        save_dir: where to write each method's prediction as ``sequences/<id>/<method>.png``.
+        timing_size: (height, width) for the ms-per-frame timing; ``None`` skips it.
+        progress: a stream for progress lines (e.g. ``sys.stderr``), or ``None``.
+        triplet_ids: evaluate these ids instead of a list file's.
+
+    Returns:
+        ``{"data_root", "triplets", "methods": {name: {"psnr", "ssim", "ms_per_frame",
+        "groups": {folder: {...}}}}}``, with ``"clip_names"`` when the root has a clip manifest.
+    """
+    from utils import data, evaluation
+
+    if triplet_ids is None:
+        triplet_ids = data.read_triplet_list(data_root, "test", list_path=list_path)
+    elif not triplet_ids:
+        raise ValueError(f"No triplets to evaluate under {data_root}.")
+    saved = {}
+
+    def on_prediction(triplet_id, name, prediction):
+        if save_dir is not None:
+            safe = name.replace(" ", "_")
+            data.write_image(Path(save_dir) / "sequences" / triplet_id / f"{safe}.png", prediction)
+            saved[name] = safe
+
+    def report(index, triplet_id):
+        if progress is not None:
+            print(f"[{index}/{len(triplet_ids)}] {triplet_id}", file=progress, flush=True)
+
+    summary = evaluation.evaluate_methods(methods, data_root, triplet_ids, on_prediction=on_prediction,
+                                          on_triplet=report)
+    result = {"data_root": str(data_root), "triplets": summary["triplets"], "methods": summary["methods"]}
+    manifest = Path(data_root) / "clips.json"
+    if manifest.is_file():
+        names = json.loads(manifest.read_text()).get("clips", {})
+        result["clip_names"] = {f"{number:05d}": name for number, name in enumerate(names, start=1)}
+    if timing_size is not None:
+        frame1, _, frame3 = data.load_triplet(data_root, triplet_ids[0])
+        key = f"ms_per_frame_{timing_size[1]}x{timing_size[0]}"
+        for name, milliseconds in time_methods(methods, frame1, frame3, timing_size).items():
+            result["methods"][name][key] = milliseconds
+    return result
+
+
+def _parse_size(text: str) -> tuple[int, int] | None:
+    if text.lower() in ("", "none", "off"):
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 448x256 or 'off', got {text!r}") from None
+    return height, width
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    parser = argparse.ArgumentParser(prog="python -m utils.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", required=True, help="folder in the Vimeo90K triplet layout")
+    parser.add_argument("--list", dest="list_path", help="list of triplet ids (default: DATA_ROOT/tri_testlist.txt)")
+    parser.add_argument("--checkpoint", nargs="+", default=[DEFAULT_CHECKPOINT],
+                        help="one or more .keras models for method 'model' (default: %(default)s)")
+    parser.add_argument("--methods", nargs="+", default=list(METHOD_CHOICES), metavar="NAME",
+                        help=f"some of {', '.join(METHOD_CHOICES)} (default: all)")
+    parser.add_argument("--save-dir", help="write predictions as SAVE_DIR/sequences/NNNNN/NNNN/<method>.png")
+    parser.add_argument("--output", help="also write the JSON to this file (atomically)")
+    parser.add_argument("--timing-size", type=_parse_size, default=(256, 448),
+                        help="WIDTHxHEIGHT for the ms-per-frame timing, or 'off' (default: 448x256)")
+    args = parser.parse_args(argv)
+
+    from utils import paths
+
+    try:
+        checkpoints = [paths.resolve(c) if c == DEFAULT_CHECKPOINT else Path(c) for c in args.checkpoint]
+        methods = load_methods(args.methods, checkpoints)
+        result = evaluate_folder(Path(args.data_root), methods, args.list_path, args.save_dir, args.timing_size,
+                                 progress=sys.stderr)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.output:
+        from utils import evaluation
+
+        evaluation.save_json(result, args.output)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
