@@ -69,3 +69,24 @@ def test_comparison_grid_and_gif(tmp_path, vimeo_root):
     with pytest.raises(ValueError, match="at least 2 frames"):
         viz.save_gif([frame1], tmp_path / "one.gif")
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["clip.gif"]
+
+
+def test_side_by_side_gif_labels_every_panel(tmp_path, vimeo_root):
+    frame1, truth, frame3 = data.load_triplet(vimeo_root, "00002/0001")
+    panels = viz.labelled_panels({"truth": truth, "average": baselines.frame_average(frame1, frame3)}, max_width=None)
+    assert panels.shape == (48 + 18, 2 * 64 + 4, 3) and panels.dtype == np.uint8
+    assert (panels[:18] < 128).any()  # the names are written on the white bars
+    gif = viz.save_side_by_side_gif({"truth": [truth, frame1], "other": [frame3, truth]}, tmp_path / "s.gif", fps=4)
+    with Image.open(gif) as image:
+        assert image.n_frames == 2
+    with pytest.raises(ValueError, match="one length"):
+        viz.save_side_by_side_gif({"a": [truth, truth], "b": [truth]}, tmp_path / "bad.gif")
+
+
+def test_viewer_image_stages(vimeo_root):
+    frame1, truth, frame3 = data.load_triplet(vimeo_root, "00002/0001")
+    example = {"frame 1": frame1, "truth": truth, "frame 3": frame3, "perfect": data.to_float(truth)}
+    assert np.array_equal(viz.viewer_image(example, "perfect", "frame 3"), frame3)
+    assert viz.viewer_image(example, "perfect", "error ×4").max() == 0
+    with pytest.raises(ValueError, match="Unknown viewer stage 'diff'"):
+        viz.viewer_image(example, "perfect", "diff")

@@ -57,20 +57,53 @@ def test_pipeline_refuses_bad_names():
 def test_smoke_pipeline_end_to_end(tmp_path, capsys):
     results = tmp_path / "results"
     executed = pipeline.run_pipeline(profile="smoke", output_dir=tmp_path / "executed", data_dir=tmp_path / "data",
-                                     results_dir=results, runs_dir=tmp_path / "runs")
+                                     results_dir=results, runs_dir=tmp_path / "runs", images_dir=tmp_path / "images")
     assert [p.name for p in executed] == [
         "01_data_preparation.ipynb", "02_unet_model.ipynb", "03_losses.ipynb", "04_training_mse.ipynb",
-        "04_training_charbonnier.ipynb", "04_training_ssim.ipynb", "05_results.ipynb"]
+        "04_training_charbonnier.ipynb", "04_training_ssim.ipynb", "04_training_flow_charbonnier.ipynb",
+        "05_results.ipynb"]
     progress = capsys.readouterr().out
-    assert "[7/7] 05_results.ipynb" in progress
+    assert "[8/8] 05_results.ipynb" in progress
     metrics = json.loads((results / "metrics.json").read_text())
-    assert set(metrics["methods"]) == {"frame average", "UNet mse", "UNet charbonnier", "UNet ssim"}
+    assert set(metrics["methods"]) == {"frame average", "DIS flow", "minterpolate", "UNet mse", "UNet charbonnier",
+                                       "UNet ssim", "flow UNet charbonnier"}
     for result in metrics["methods"].values():
-        assert 10 < result["psnr"] < 100 and 0 < result["ssim"] <= 1
-        assert set(result["groups"]) == {"bigbuckbunny", "bikes", "carphone"}
+        assert 10 < result["psnr"] < 100 and 0 < result["ssim"] <= 1 and result["ms_per_frame_448x256"] > 0
+        assert set(result["groups"]) == {"00001", "00002", "00003"}
+    assert metrics["clip_names"] == {"00001": "bigbuckbunny", "00002": "bikes", "00003": "carphone"}
+    assert (results / "metrics.md").read_text().startswith("| method | bigbuckbunny PSNR / SSIM |")
     for name in ("comparison.png", "training_curves.png", "bikes_interpolated.gif", "bikes_true.gif",
-                 "bigbuckbunny_interpolated.gif", "bigbuckbunny_true.gif"):
+                 "bigbuckbunny_interpolated.gif", "bigbuckbunny_true.gif", "bikes_side_by_side.gif"):
         assert (results / name).stat().st_size > 1000, name
-    for loss in ("mse", "charbonnier", "ssim"):
-        record = json.loads((results / "models" / f"{loss}.json").read_text())
+    assert (tmp_path / "images" / "blending_ghosts.png").stat().st_size > 1000
+    for name in ("mse", "charbonnier", "ssim", "flow_charbonnier"):
+        record = json.loads((results / "models" / f"{name}.json").read_text())
         assert record["profile"]["name"] == "smoke" and record["steps"] == 6
+
+
+def test_plan_trains_each_loss_then_the_flow_head():
+    runs = pipeline.plan(["mse", "ssim"])
+    assert [extra for notebook, extra in runs if notebook == pipeline.TRAINING_NOTEBOOK] == [
+        {"loss": "mse"}, {"loss": "ssim"}, {"loss": "charbonnier", "output_mode": "flow"}]
+    assert [notebook for notebook, _ in pipeline.plan(["mse"], flow=False)] == [
+        "01_data_preparation.ipynb", "02_unet_model.ipynb", "03_losses.ipynb", "04_training.ipynb", "05_results.ipynb"]
+
+
+def test_startup_noise_is_dropped_and_real_stderr_kept(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import tensorflow")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795641921.022489    3288 port.cc:153] oneDNN custom operations are on.\n")),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something the reader should see\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="TensorFlow 2.21.0\n"),
+    ]
+    notebook.cells.append(cell)
+    path = tmp_path / "n.ipynb"
+    nbformat.write(notebook, str(path))
+    assert pipeline.drop_startup_noise(path) == 1
+    kept = nbformat.read(str(path), as_version=4).cells[0].outputs
+    assert [o.text for o in kept] == ["UserWarning: something the reader should see\n", "TensorFlow 2.21.0\n"]

@@ -1,13 +1,15 @@
-"""The README's promises about installation stay true."""
+"""The README's promises about installation and results stay true."""
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 
 from utils import paths
 
 ROOT = paths.repo_root()
+README = (ROOT / "README.md").read_text()
 
 
 def _pins_from_pyproject():
@@ -21,6 +23,25 @@ def test_environment_yml_has_the_same_pins():
 
 
 def test_ci_runs_the_readme_test_command():
-    readme = (ROOT / "README.md").read_text()
-    assert "make test" in readme and "make demo" in readme
+    commands = re.findall(r"^make (\w+) ", README, re.M)
+    assert commands[:2] == ["demo", "test"]
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_results_table_is_the_committed_one():
+    table = re.search(r"<!-- results-table.*?-->\n(.*?)\n<!-- end results-table -->", README, re.S).group(1)
+    assert table.strip() == (ROOT / "results" / "metrics.md").read_text().strip()
+
+
+def test_results_table_matches_metrics_json():
+    metrics = json.loads((ROOT / "results" / "metrics.json").read_text())
+    table = (ROOT / "results" / "metrics.md").read_text()
+    for name, result in metrics["methods"].items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert f"{result['psnr']:.2f} / {result['ssim']:.4f}" in row
+
+
+def test_readme_figures_exist():
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
+        if not target.startswith("http"):
+            assert (ROOT / target).is_file(), target

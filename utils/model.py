@@ -79,19 +79,25 @@ def _conv_block(x, filters: int, name: str):
     return x
 
 
-def _unet_body(x, base_filters: int, depth: int):
-    """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks)."""
+def _unet_body(x, base_filters: int, depth: int, return_levels: bool = False):
+    """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks).
+
+    Returns the full-resolution decoder output, or with ``return_levels`` the decoder output of every
+    level (index 0: full resolution, index ``depth - 1``: the bottleneck).
+    """
     skips = []
     for level in range(depth):
         x = _conv_block(x, base_filters * 2**level, name=f"down{level}")
         if level < depth - 1:
             skips.append(x)
             x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
+    levels = [x]
     for level in reversed(range(depth - 1)):
         x = Upsample2x(name=f"up{level}")(x)
         x = keras.layers.Concatenate(name=f"skip{level}")([x, skips[level]])
         x = _conv_block(x, base_filters * 2**level, name=f"dec{level}")
-    return x
+        levels.insert(0, x)
+    return levels if return_levels else x
 
 
 @keras.saving.register_keras_serializable(package="vfi")
@@ -155,8 +161,8 @@ class Scale(keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
-def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = False, mask_gain: float = 1.0,
-                    name: str = "flow_unet") -> keras.Model:
+def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = True, mask_gain: float = 4.0,
+                    flow_level: int = 0, name: str = "flow_unet") -> keras.Model:
     """Builds the flow-guided UNet.
 
     The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
@@ -168,6 +174,11 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Fal
     Args:
         base_filters: filters of the first level (doubled at each level).
         depth: number of levels.
+        residual: include the RGB residual head (else the output is the masked blend alone).
+        mask_gain: multiplies the mask logit, so that Adam moves the mask that much faster (its
+            gradient is small: it only matters where the two warped frames disagree).
+        flow_level: decoder level the flow correction is predicted at (0: full resolution; 2: a
+            quarter, upsampled bilinearly: smoother corrections).
         name: model name.
 
     Returns:
@@ -180,13 +191,17 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Fal
     inputs = keras.Input(shape=(None, None, 10), name="frames_and_prior_flows")
     padded = PadToMultiple(2 ** (depth - 1), name="pad")(inputs)
     features = PriorFeatures(name="prior_features")(padded)
-    x = _unet_body(features, base_filters, depth)
+    levels = _unet_body(features, base_filters, depth, return_levels=True)
+    x = levels[0]
     heads = {}
     for head, channels in (("flow_update", 4), ("mask_logit", 1), ("residual", 3)):
         if head == "residual" and not residual:
             continue
+        source = levels[flow_level] if head == "flow_update" else x
         heads[head] = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros",
-                                          dtype="float32", name=head)(x)
+                                          dtype="float32", name=head)(source)
+    for level in range(flow_level):
+        heads["flow_update"] = Upsample2x(dtype="float32", name=f"flow_up{level}")(heads["flow_update"])
     if not residual:
         heads["residual"] = ZerosLike(3, dtype="float32", name="no_residual")(x)
     if mask_gain != 1.0:

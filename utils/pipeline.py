@@ -92,6 +92,7 @@ def run_pipeline(
     data_dir: str | None = None,
     results_dir: str | None = None,
     runs_dir: str | None = None,
+    images_dir: str | None = None,
     losses_to_train: list[str] | None = None,
     in_place: bool = False,
     kernel_name: str | None = None,
@@ -102,7 +103,7 @@ def run_pipeline(
     Args:
         profile: ``smoke``, ``default`` or ``full``.
         output_dir: folder for the executed notebooks (relative paths: from the repository root).
-        data_dir, results_dir, runs_dir: override the notebooks' folders (``None`` keeps theirs).
+        data_dir, results_dir, runs_dir, images_dir: override the notebooks' folders (``None`` keeps theirs).
         losses_to_train: losses for the training notebook (all three by default).
         in_place: also copy the executed notebooks over ``notebooks/`` (for the training notebook: the
             flow-head run when ``flow``, else the last loss run).
@@ -124,7 +125,8 @@ def run_pipeline(
     output_dir = paths.resolve(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     common = {"profile": profile}
-    for key, value in (("data_dir", data_dir), ("results_dir", results_dir), ("runs_dir", runs_dir)):
+    for key, value in (("data_dir", data_dir), ("results_dir", results_dir), ("runs_dir", runs_dir),
+                       ("images_dir", images_dir)):
         if value is not None:
             common[key] = str(paths.resolve(value))
     runs = plan(losses_to_train, flow)
@@ -157,13 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="data folder (default: the notebooks' 'data')")
     parser.add_argument("--results-dir", help="results folder (default: the notebooks' 'results')")
     parser.add_argument("--runs-dir", help="training runs folder (default: the notebooks' 'runs')")
+    parser.add_argument("--images-dir", help="figures folder (default: the notebooks' 'images')")
     parser.add_argument("--losses", nargs="+", choices=list(losses.LOSSES), help="losses to train (default: all)")
     parser.add_argument("--no-flow", action="store_true", help="skip training the flow-guided UNet")
     parser.add_argument("--in-place", action="store_true", help="also refresh the notebooks in notebooks/")
     parser.add_argument("--kernel", help="Jupyter kernel name")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    run_pipeline(args.profile, args.output_dir, args.data_dir, args.results_dir, args.runs_dir,
+    run_pipeline(args.profile, args.output_dir, args.data_dir, args.results_dir, args.runs_dir, args.images_dir,
                  args.losses, args.in_place, args.kernel, flow=not args.no_flow)
     print(f"pipeline ({args.profile}) finished in {time.perf_counter() - start:.0f} s", flush=True)
     return 0
