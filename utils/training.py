@@ -152,10 +152,12 @@ def build_and_compile(
 def make_callbacks(run_dir: str | Path, lr_patience: int = 2) -> list[keras.callbacks.Callback]:
     """Callbacks of a training run, all writing under ``run_dir``.
 
+    - ``EpochTimer``: adds ``epoch_seconds`` to each epoch's logs (so the CSV log holds wall time too);
     - ``BackupAndRestore`` (``backup/``): an interrupted ``fit`` resumes at the last finished epoch;
     - ``ModelCheckpoint`` (``best.keras``): the epoch with the best validation PSNR;
     - ``ReduceLROnPlateau``: halves the learning rate when validation loss stalls;
-    - ``CSVLogger`` (``history.csv``) and ``TensorBoard`` (``logs/``).
+    - ``CSVLogger`` (``history.csv``, appended across resumed runs; :func:`read_history` reads it)
+      and ``TensorBoard`` (``logs/``).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +166,7 @@ def make_callbacks(run_dir: str | Path, lr_patience: int = 2) -> list[keras.call
         (run_dir / "history.csv").unlink(missing_ok=True)
         shutil.rmtree(run_dir / "logs", ignore_errors=True)
     return [
+        EpochTimer(),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_psnr", mode="max",
                                         save_best_only=True),
@@ -171,6 +174,36 @@ def make_callbacks(run_dir: str | Path, lr_patience: int = 2) -> list[keras.call
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
     ]
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds the epoch's wall-clock seconds to its logs as ``epoch_seconds`` (before the CSV logger sees them)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self.start
+
+
+def read_history(run_dir: str | Path) -> dict[str, list[float]]:
+    """Reads ``history.csv`` of a run: every finished epoch, across interrupted and resumed ``fit`` calls.
+
+    Returns:
+        Column name -> values per epoch (``epoch``, ``loss``, ``val_psnr``, ``epoch_seconds``, ...).
+
+    Raises:
+        FileNotFoundError: if the run has no log yet.
+    """
+    import csv
+
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"Training log not found: {path}. Train with make_callbacks(run_dir) first.")
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
 
 
 class Timer(keras.callbacks.Callback):
