@@ -113,3 +113,15 @@ def test_default_strategy_on_one_device(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     strategy = training.choose_strategy()
     assert strategy.num_replicas_in_sync == 1
+
+
+def test_read_history_needs_a_log(tmp_path):
+    with pytest.raises(FileNotFoundError, match="history.csv"):
+        training.read_history(tmp_path / "never_trained")
+
+
+def test_display_paths_are_repository_relative(tmp_path):
+    from utils import paths
+
+    assert paths.display(paths.repo_root() / "results" / "models" / "mse.keras") == "results/models/mse.keras"
+    assert paths.display(tmp_path / "elsewhere.keras") == str((tmp_path / "elsewhere.keras").resolve())
