@@ -90,3 +90,12 @@ def test_viewer_image_stages(vimeo_root):
     assert viz.viewer_image(example, "perfect", "error ×4").max() == 0
     with pytest.raises(ValueError, match="Unknown viewer stage 'diff'"):
         viz.viewer_image(example, "perfect", "diff")
+
+
+def test_encode_image_formats(vimeo_root):
+    frame = data.load_triplet(vimeo_root, "00002/0001")[0]
+    assert viz.encode_image(frame).startswith(b"\xff\xd8")  # JPEG by default: small notebooks
+    png = viz.encode_image(frame, "png")
+    assert png.startswith(b"\x89PNG")
+    import io
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), frame)  # PNG is lossless

@@ -103,6 +103,10 @@ def test_untrained_flow_unet_is_the_dis_baseline():
     assert model_lib.input_channels(flow_model) == 10
     np.testing.assert_allclose(model_lib.interpolate(flow_model, frame1, frame3),
                                baselines.dis_interpolate(frame1, frame3), atol=1e-5)
+    plain_blend = model_lib.build_flow_unet(4, 3, residual=False, mask_gain=1.0)
+    assert "residual" not in [layer.name for layer in plain_blend.layers]
+    np.testing.assert_allclose(model_lib.interpolate(plain_blend, frame1, frame3),
+                               baselines.dis_interpolate(frame1, frame3), atol=1e-5)
 
 
 @pytest.mark.parametrize("height,width", [(37, 61), (15, 200)])

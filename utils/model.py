@@ -79,43 +79,42 @@ def _conv_block(x, filters: int, name: str):
     return x
 
 
-def _unet_body(x, base_filters: int, depth: int, return_levels: bool = False):
-    """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks).
-
-    Returns the full-resolution decoder output, or with ``return_levels`` the decoder output of every
-    level (index 0: full resolution, index ``depth - 1``: the bottleneck).
-    """
+def _unet_body(x, base_filters: int, depth: int):
+    """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks)."""
     skips = []
     for level in range(depth):
         x = _conv_block(x, base_filters * 2**level, name=f"down{level}")
         if level < depth - 1:
             skips.append(x)
             x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
-    levels = [x]
     for level in reversed(range(depth - 1)):
         x = Upsample2x(name=f"up{level}")(x)
         x = keras.layers.Concatenate(name=f"skip{level}")([x, skips[level]])
         x = _conv_block(x, base_filters * 2**level, name=f"dec{level}")
-        levels.insert(0, x)
-    return levels if return_levels else x
+    return x
+
+
+def _warp_both(frames, flows):
+    """Frame 1 warped by ``flows[..., 0:2]`` and frame 3 by ``flows[..., 2:4]`` (frames: the first 6 channels)."""
+    return (warp.backward_warp(frames[..., 0:3], flows[..., 0:2]),
+            warp.backward_warp(frames[..., 3:6], flows[..., 2:4]))
 
 
 @keras.saving.register_keras_serializable(package="vfi")
 class FlowBlend(keras.layers.Layer):
-    """Warps frame 1 and frame 3 by their flows and blends them: ``m W1 + (1 - m) W3 + residual``.
+    """Warps frame 1 and frame 3 by their flows and blends them: ``m W1 + (1 - m) W3 (+ residual)``.
 
-    Inputs: ``[frames (B, H, W, 10), flow_update (B, H, W, 4), mask_logit (B, H, W, 1),
-    residual (B, H, W, 3)]``; the flows are the prior flows of ``frames[..., 6:]`` plus
+    Inputs: ``[frames (B, H, W, 10), flow_update (B, H, W, 4), mask_logit (B, H, W, 1)]`` and optionally
+    ``residual (B, H, W, 3)``; the flows are the prior flows of ``frames[..., 6:]`` plus
     ``FLOW_SCALE * flow_update``. Returns the middle frame (B, H, W, 3), computed in float32.
     """
 
     def call(self, inputs):
-        frames, flow_update, mask_logit, residual = (tf.cast(x, tf.float32) for x in inputs)
-        flows = frames[..., 6:10] + FLOW_SCALE * flow_update
-        warped_1 = warp.backward_warp(frames[..., 0:3], flows[..., 0:2])
-        warped_3 = warp.backward_warp(frames[..., 3:6], flows[..., 2:4])
+        frames, flow_update, mask_logit, *residual = (tf.cast(x, tf.float32) for x in inputs)
+        warped_1, warped_3 = _warp_both(frames, frames[..., 6:10] + FLOW_SCALE * flow_update)
         mask = tf.sigmoid(mask_logit)
-        return mask * warped_1 + (1.0 - mask) * warped_3 + residual
+        blended = mask * warped_1 + (1.0 - mask) * warped_3
+        return blended + residual[0] if residual else blended
 
 
 @keras.saving.register_keras_serializable(package="vfi")
@@ -125,25 +124,7 @@ class PriorFeatures(keras.layers.Layer):
     def call(self, frames):
         frames = tf.cast(frames, tf.float32)
         flows = frames[..., 6:10]
-        warped_1 = warp.backward_warp(frames[..., 0:3], flows[..., 0:2])
-        warped_3 = warp.backward_warp(frames[..., 3:6], flows[..., 2:4])
-        return tf.concat([frames[..., 0:6], warped_1, warped_3, flows / FLOW_SCALE], axis=-1)
-
-
-@keras.saving.register_keras_serializable(package="vfi")
-class ZerosLike(keras.layers.Layer):
-    """Zeros with the batch and spatial shape of the input and ``channels`` channels (a switched-off head)."""
-
-    def __init__(self, channels: int, **kwargs):
-        super().__init__(**kwargs)
-        self.channels = int(channels)
-
-    def call(self, inputs):
-        shape = tf.shape(inputs)
-        return tf.zeros([shape[0], shape[1], shape[2], self.channels], self.compute_dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "channels": self.channels}
+        return tf.concat([frames[..., 0:6], *_warp_both(frames, flows), flows / FLOW_SCALE], axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="vfi")
@@ -162,7 +143,7 @@ class Scale(keras.layers.Layer):
 
 
 def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = True, mask_gain: float = 4.0,
-                    flow_level: int = 0, name: str = "flow_unet") -> keras.Model:
+                    name: str = "flow_unet") -> keras.Model:
     """Builds the flow-guided UNet.
 
     The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
@@ -177,8 +158,6 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         residual: include the RGB residual head (else the output is the masked blend alone).
         mask_gain: multiplies the mask logit, so that Adam moves the mask that much faster (its
             gradient is small: it only matters where the two warped frames disagree).
-        flow_level: decoder level the flow correction is predicted at (0: full resolution; 2: a
-            quarter, upsampled bilinearly: smoother corrections).
         name: model name.
 
     Returns:
@@ -191,23 +170,15 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     inputs = keras.Input(shape=(None, None, 10), name="frames_and_prior_flows")
     padded = PadToMultiple(2 ** (depth - 1), name="pad")(inputs)
     features = PriorFeatures(name="prior_features")(padded)
-    levels = _unet_body(features, base_filters, depth, return_levels=True)
-    x = levels[0]
-    heads = {}
-    for head, channels in (("flow_update", 4), ("mask_logit", 1), ("residual", 3)):
-        if head == "residual" and not residual:
-            continue
-        source = levels[flow_level] if head == "flow_update" else x
-        heads[head] = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros",
-                                          dtype="float32", name=head)(source)
-    for level in range(flow_level):
-        heads["flow_update"] = Upsample2x(dtype="float32", name=f"flow_up{level}")(heads["flow_update"])
-    if not residual:
-        heads["residual"] = ZerosLike(3, dtype="float32", name="no_residual")(x)
+    x = _unet_body(features, base_filters, depth)
+    head_channels = {"flow_update": 4, "mask_logit": 1, **({"residual": 3} if residual else {})}
+    heads = [padded]
+    for head, channels in head_channels.items():
+        heads.append(keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros",
+                                         dtype="float32", name=head)(x))
     if mask_gain != 1.0:
-        heads["mask_logit"] = Scale(mask_gain, dtype="float32", name="mask_gain")(heads["mask_logit"])
-    blended = FlowBlend(dtype="float32", name="blend")([padded, heads["flow_update"], heads["mask_logit"],
-                                                        heads["residual"]])
+        heads[2] = Scale(mask_gain, dtype="float32", name="mask_gain")(heads[2])
+    blended = FlowBlend(dtype="float32", name="blend")(heads)
     outputs = CropToReference(dtype="float32", name="rgb")([blended, inputs])
     return keras.Model(inputs, outputs, name=name)
 

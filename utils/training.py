@@ -206,23 +206,6 @@ def read_history(run_dir: str | Path) -> dict[str, list[float]]:
     return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
 
 
-class Timer(keras.callbacks.Callback):
-    """Records wall-clock seconds of training (``seconds``) and per epoch (``epoch_seconds``)."""
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-        self.epoch_seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch_seconds.append(time.perf_counter() - self.epoch_start)
-
-    def on_train_end(self, logs=None):
-        self.seconds = time.perf_counter() - self.start
-
-
 # ----------------------------------------------------------------------------
 # Weights
 # ----------------------------------------------------------------------------

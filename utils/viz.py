@@ -160,13 +160,18 @@ def viewer_image(example: dict[str, np.ndarray], method: str, stage: str) -> np.
     return data.to_uint8(_as_float(np.asarray(image)))
 
 
-def _png_bytes(image: np.ndarray) -> bytes:
+def encode_image(image: np.ndarray, image_format: str = "jpeg") -> bytes:
+    """Encodes a ``uint8`` RGB image as JPEG (quality 90; small, for photos) or PNG bytes.
+
+    For widgets and ``IPython.display.Image(data=...)``: what a notebook stores stays small.
+    """
     import io
 
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+    options = {"quality": 90} if image_format == "jpeg" else {"optimize": True}
+    Image.fromarray(image).save(buffer, format=image_format.upper(), **options)
     return buffer.getvalue()
 
 
@@ -192,7 +197,7 @@ def triplet_viewer(examples: dict[str, dict[str, np.ndarray]], static_preview: b
     methods = [m for m in first if m not in ("frame 1", "frame 3", "truth")]
     if static_preview:
         rows = [[viewer_image(first, method, stage) for stage in ("prediction", "error ×4")] for method in methods]
-        figure = image_grid(rows, column_titles=["prediction", "error ×4"], cell_size=2.4)
+        figure = image_grid(rows, column_titles=["prediction", "error ×4"], cell_size=1.8)
         for axis, method in zip(figure.axes[::2], methods):
             axis.text(-0.02, 0.5, method, transform=axis.transAxes, ha="right", va="center", fontsize=9)
         plt.show()
@@ -200,11 +205,11 @@ def triplet_viewer(examples: dict[str, dict[str, np.ndarray]], static_preview: b
     method = widgets.Dropdown(options=methods, description="method")
     stage = widgets.SelectionSlider(options=VIEWER_STAGES, value="prediction", description="show",
                                     continuous_update=True, layout=widgets.Layout(width="420px"))
-    picture = widgets.Image(format="png")
+    picture = widgets.Image(format="jpeg")
     caption = widgets.Label()
 
     def draw(*_):
-        picture.value = _png_bytes(viewer_image(examples[triplet.value], method.value, stage.value))
+        picture.value = encode_image(viewer_image(examples[triplet.value], method.value, stage.value))
         caption.value = f"{triplet.value}: {stage.value}" + (
             f" ({method.value})" if stage.value in ("prediction", "error ×4") else "")
 
