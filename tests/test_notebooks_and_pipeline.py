@@ -61,9 +61,9 @@ def test_smoke_pipeline_end_to_end(tmp_path, capsys):
     assert [p.name for p in executed] == [
         "01_data_preparation.ipynb", "02_unet_model.ipynb", "03_losses.ipynb", "04_training_mse.ipynb",
         "04_training_charbonnier.ipynb", "04_training_ssim.ipynb", "04_training_flow_charbonnier.ipynb",
-        "05_results.ipynb"]
+        "05_results.ipynb", "06_video_interpolation.ipynb"]
     progress = capsys.readouterr().out
-    assert "[8/8] 05_results.ipynb" in progress
+    assert "[9/9] 06_video_interpolation.ipynb" in progress
     metrics = json.loads((results / "metrics.json").read_text())
     assert set(metrics["methods"]) == {"frame average", "DIS flow", "minterpolate", "UNet mse", "UNet charbonnier",
                                        "UNet ssim", "flow UNet charbonnier"}
@@ -76,6 +76,13 @@ def test_smoke_pipeline_end_to_end(tmp_path, capsys):
                  "bigbuckbunny_interpolated.gif", "bigbuckbunny_true.gif", "bikes_side_by_side.gif"):
         assert (results / name).stat().st_size > 1000, name
     assert (tmp_path / "images" / "blending_ghosts.png").stat().st_size > 1000
+    video = json.loads((results / "video_interpolation.json").read_text())
+    assert video["checkpoint"].endswith("results/models/flow_charbonnier.keras")
+    for clip in ("bigbuckbunny", "bikes", "carphone"):
+        assert list(video["scores"][clip]) == ["flow UNet", "DIS flow", "frame average", "minterpolate"]
+        assert len(video["scores"][clip]["minterpolate"]["psnr"]) == len(video["rebuilt_frames"][clip]) == 3
+    for name in ("video_interpolation.md", "video_psnr.png", "video_side_by_side.gif"):
+        assert (results / name).stat().st_size > 100, name
     for name in ("mse", "charbonnier", "ssim", "flow_charbonnier"):
         record = json.loads((results / "models" / f"{name}.json").read_text())
         assert record["profile"]["name"] == "smoke" and record["steps"] == 6
@@ -86,7 +93,8 @@ def test_plan_trains_each_loss_then_the_flow_head():
     assert [extra for notebook, extra in runs if notebook == pipeline.TRAINING_NOTEBOOK] == [
         {"loss": "mse"}, {"loss": "ssim"}, {"loss": "charbonnier", "output_mode": "flow"}]
     assert [notebook for notebook, _ in pipeline.plan(["mse"], flow=False)] == [
-        "01_data_preparation.ipynb", "02_unet_model.ipynb", "03_losses.ipynb", "04_training.ipynb", "05_results.ipynb"]
+        "01_data_preparation.ipynb", "02_unet_model.ipynb", "03_losses.ipynb", "04_training.ipynb", "05_results.ipynb",
+        "06_video_interpolation.ipynb"]
 
 
 def test_startup_noise_is_dropped_and_real_stderr_kept(tmp_path):

@@ -33,6 +33,16 @@ def test_readme_results_table_is_the_committed_one():
     assert table.strip() == (ROOT / "results" / "metrics.md").read_text().strip()
 
 
+def test_readme_video_table_is_the_committed_one():
+    table = re.search(r"<!-- video-table.*?-->\n(.*?)\n<!-- end video-table -->", README, re.S).group(1)
+    assert table.strip() == (ROOT / "results" / "video_interpolation.md").read_text().strip()
+    scores = json.loads((ROOT / "results" / "video_interpolation.json").read_text())["scores"]
+    for clip, methods in scores.items():
+        for method, values in methods.items():
+            row = next(line for line in table.splitlines() if line.startswith(f"| {method} |"))
+            assert f"{sum(values['psnr']) / len(values['psnr']):.2f} / " in row, (clip, method)
+
+
 def test_results_table_matches_metrics_json():
     metrics = json.loads((ROOT / "results" / "metrics.json").read_text())
     table = (ROOT / "results" / "metrics.md").read_text()

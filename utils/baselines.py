@@ -122,7 +122,13 @@ def dis_interpolate(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------
 # ffmpeg minterpolate
 # ----------------------------------------------------------------------------
-MINTERPOLATE_FILTER = "format=yuv444p,minterpolate=fps=2:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:scd=none,format=rgb24"
+def minterpolate_filter(fps: str | float) -> str:
+    """The ffmpeg filter chain of the baseline at output rate ``fps``: motion-compensated (``mi_mode=mci``),
+    overlapped blocks, bidirectional search, YUV 4:4:4 (no chroma subsampling), no scene-cut detection."""
+    return f"format=yuv444p,minterpolate=fps={fps}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:scd=none,format=rgb24"
+
+
+MINTERPOLATE_FILTER = minterpolate_filter(2)
 
 
 def ffmpeg_executable() -> str:
@@ -162,6 +168,43 @@ def minterpolate(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
                            f"{result.stderr.decode(errors='replace').strip() or 'no output'}")
     middle = np.frombuffer(result.stdout[frame_bytes:2 * frame_bytes], np.uint8).reshape(height, width, 3)
     return data.to_float(middle)
+
+
+def minterpolate_video(frames: list[np.ndarray], factor: int = 2) -> list[np.ndarray]:
+    """A whole sequence at ``factor`` times its frame rate through ffmpeg's ``minterpolate``, as a user would run it.
+
+    Unlike :func:`minterpolate` (one pair at a time) the filter sees the whole sequence, so its motion
+    search can use the frames before and after each pair. Output frame ``factor * k`` is input frame
+    ``k``; the last input frame is repeated ``factor - 1`` times (the filter emits nothing past it),
+    so ``factor * len(frames)`` frames come back, matching :func:`utils.interpolate.upsample_frames`.
+
+    Args:
+        frames: ``uint8`` RGB frames (H, W, 3) of one size.
+        factor: integer rate multiplier.
+
+    Returns:
+        ``uint8`` frames.
+
+    Raises:
+        RuntimeError: if ffmpeg fails.
+    """
+    if len(frames) < 2:
+        raise ValueError(f"minterpolate_video needs at least two frames, got {len(frames)}.")
+    _check_pair(frames[0], frames[-1], "minterpolate_video")
+    height, width = frames[0].shape[:2]
+    raw = b"".join(np.ascontiguousarray(f).tobytes() for f in [*frames, frames[-1]])
+    command = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{width}x{height}", "-r", "1", "-i", "-", "-vf", minterpolate_filter(factor),
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    result = subprocess.run(command, input=raw, capture_output=True, check=False)
+    frame_bytes = width * height * 3
+    wanted = factor * (len(frames) - 1) + 1
+    if result.returncode != 0 or len(result.stdout) < wanted * frame_bytes:
+        raise RuntimeError(f"ffmpeg minterpolate failed on {len(frames)} frames of {width}x{height}: "
+                           f"{result.stderr.decode(errors='replace').strip() or 'too few frames came back'}")
+    output = [np.frombuffer(result.stdout[i * frame_bytes:(i + 1) * frame_bytes], np.uint8).reshape(height, width, 3)
+              for i in range(wanted)]
+    return output + [frames[-1]] * (factor - 1)
 
 
 BASELINES: dict[str, Method] = {

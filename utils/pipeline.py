@@ -28,6 +28,7 @@ NOTEBOOKS = (
     "03_losses.ipynb",
     "04_training.ipynb",
     "05_results.ipynb",
+    "06_video_interpolation.ipynb",
 )
 TRAINING_NOTEBOOK = "04_training.ipynb"
 FLOW_LOSS = "charbonnier"
@@ -36,10 +37,11 @@ STARTUP_NOISE = re.compile(r"^(WARNING: All log messages before absl::Initialize
 
 
 def drop_startup_noise(notebook_path: str | Path) -> int:
-    """Removes stderr outputs made only of TensorFlow's C++ start-up lines; returns how many went.
+    """Removes TensorFlow's C++ start-up lines from stream outputs; returns how many outputs changed.
 
     Those lines carry timestamps and process ids, so they would make every committed notebook
-    differ from the last run and say nothing to a reader.
+    differ from the last run and say nothing to a reader. They reach stderr of the kernel, and
+    stdout of a ``!python -m ...`` cell (IPython merges a subprocess's streams); other lines stay.
     """
     import nbformat
 
@@ -50,12 +52,15 @@ def drop_startup_noise(notebook_path: str | Path) -> int:
             continue
         kept = []
         for output in cell.outputs:
-            lines = [line for line in output.get("text", "").splitlines() if line.strip()]
-            if (output.output_type == "stream" and output.name == "stderr" and lines
-                    and all(STARTUP_NOISE.match(line) for line in lines)):
-                removed += 1
-            else:
-                kept.append(output)
+            if output.output_type == "stream":
+                lines = output.text.replace("\r\n", "\n").splitlines(keepends=True)
+                clean = [line for line in lines if not STARTUP_NOISE.match(line)]
+                if len(clean) != len(lines):
+                    removed += 1
+                    if not "".join(clean).strip():
+                        continue
+                    output.text = "".join(clean)
+            kept.append(output)
         cell.outputs = kept
     with paths.atomic_target(notebook_path) as temporary:
         nbformat.write(notebook, str(temporary))

@@ -298,3 +298,27 @@ def save_side_by_side_gif(sequences: dict[str, Sequence[np.ndarray]], path: str 
     frames = [labelled_panels({name: sequence[index] for name, sequence in sequences.items()}, panel_width)
               for index in range(lengths.pop())]
     return save_gif(frames, path, fps=fps, max_width=None)
+
+
+def plot_per_frame_scores(scores: dict[str, dict[str, dict[str, Sequence[float]]]], metric: str = "psnr",
+                          path: str | Path | None = None):
+    """One panel per clip: the per-frame ``metric`` of every method (e.g. rebuilt frames of a video); returns the figure.
+
+    Args:
+        scores: clip -> method -> {metric: [value per frame]}.
+        metric: ``psnr`` or ``ssim``.
+        path: also save the figure there.
+    """
+    figure, axes = plt.subplots(1, len(scores), figsize=(4.2 * len(scores), 3.2), squeeze=False)
+    for axis, (clip, methods) in zip(axes[0], scores.items()):
+        for method, values in methods.items():
+            axis.plot(values[metric], marker="o", markersize=3, label=method)
+        axis.set_title(clip)
+        axis.set_xlabel("rebuilt frame")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("PSNR (dB)" if metric == "psnr" else metric.upper())
+    axes[0][-1].legend(fontsize=8)
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure

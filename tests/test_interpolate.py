@@ -1,0 +1,297 @@
+"""`python -m utils.interpolate`: tiling, recursive midpoints, frame-rate up-conversion, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from utils import baselines, data, interpolate
+from utils import model as model_lib
+
+
+def ffmpeg(*arguments):
+    subprocess.run([baselines.ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", *map(str, arguments)],
+                   check=True)
+
+
+def video_info(path):
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    reader.close()
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    return meta, frames, seconds
+
+
+def audio_packets(path):
+    """Checksums of the audio packets: equal lists mean the stream was copied bit for bit."""
+    result = subprocess.run([baselines.ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-i", str(path),
+                             "-map", "0:a", "-c", "copy", "-f", "framemd5", "-"], capture_output=True, check=True)
+    return [line.split(",")[-1].strip() for line in result.stdout.decode().splitlines() if not line.startswith("#")]
+
+
+@pytest.fixture
+def clip_with_audio(tmp_path):
+    """A 3-second 10 fps clip with a moving pattern and a 440 Hz AAC track."""
+    path = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=96x64:rate=10", "-f", "lavfi", "-i", "sine=frequency=440",
+           "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", path)
+    return path
+
+
+@pytest.fixture
+def flow_checkpoint(tmp_path):
+    path = tmp_path / "flow_tiny.keras"
+    model_lib.build_unet(4, 2, "flow").save(path)
+    return path
+
+
+def moving_square(shift, size=(48, 64)):
+    frame = np.full((*size, 3), 30, np.uint8)
+    frame[16:32, 10 + shift:26 + shift] = (250, 120, 20)
+    return frame
+
+
+# ----------------------------------------------------------------------------
+# Tiles
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("length,tile,overlap,align", [(100, 128, 16, 1), (1000, 512, 64, 1), (3840, 1024, 64, 16),
+                                                        (129, 64, 8, 8), (2160, 1024, 64, 32)])
+def test_tiles_cover_the_frame_with_the_overlap(length, tile, overlap, align):
+    spans = interpolate.tile_spans(length, tile, overlap, align)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    for (_, stop), (start, _) in zip(spans, spans[1:]):
+        assert stop - start >= overlap  # neighbours share at least `overlap` pixels
+    assert all(start % align == 0 and stop - start < tile + align for start, stop in spans)
+
+
+def test_tiled_matches_whole_frame_inference():
+    rng = np.random.default_rng(0)
+    inputs = rng.random((100, 150, 6), dtype=np.float32)
+    pointwise = interpolate.tiled(lambda x: x[..., :3] * 2.0, inputs, tile=64, overlap=16)
+    np.testing.assert_allclose(pointwise, inputs[..., :3] * 2.0, rtol=1e-6)  # the ramps sum to one
+    network = model_lib.build_unet(4, 2, "direct")  # random weights: a 3x3-convolution receptive field
+    run = lambda x: np.asarray(network(x[None], training=False))[0]  # noqa: E731
+    whole = run(inputs)
+    error = {(overlap, align): np.abs(interpolate.tiled(run, inputs, 64, overlap, align) - whole).max()
+             for overlap, align in ((24, 2), (2, 2), (24, 1))}
+    assert error[24, 2] < 0.05 * np.ptp(whole), error  # tiles on the pooling grid, wide overlap: near seamless
+    assert error[2, 2] > 3 * error[24, 2], error  # narrow overlaps show the seams
+    assert error[24, 1] > 3 * error[24, 2], error  # tiles off the pooling grid compute other features
+
+
+def test_model_method_tiles_large_frames_like_the_whole_frame(flow_checkpoint):
+    from utils import training
+
+    model = training.load_model(flow_checkpoint)
+    frame_a, frame_b = moving_square(0, (96, 160)), moving_square(4, (96, 160))
+    whole = interpolate.model_method(model, tile=1024)(frame_a, frame_b)
+    tiled = interpolate.model_method(model, tile=64, overlap=24)(frame_a, frame_b)
+    assert np.abs(whole - tiled).max() < 2 / 255
+
+
+# ----------------------------------------------------------------------------
+# Midpoints and up-conversion
+# ----------------------------------------------------------------------------
+def test_recursive_midpoints_reach_quarter_times_with_three_calls():
+    calls = []
+
+    def average(a, b):
+        calls.append(1)
+        return baselines.frame_average(a, b)
+
+    black, white = np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)
+    frames = interpolate.frames_between(average, black, white, [0.25, 0.5, 0.75])
+    assert len(calls) == 3
+    assert [int(frames[t][0, 0, 0]) for t in (0.25, 0.5, 0.75)] == [64, 128, 192]
+
+
+@pytest.mark.parametrize("times", [[0.3], [0.0], [1.0], [0.5, 1.5]])
+def test_times_the_model_cannot_reach_are_refused(times):
+    with pytest.raises(interpolate.InputError, match="multiple of 1/64"):
+        interpolate.check_times(times)
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_upsampling_keeps_the_duration(factor):
+    frames = [moving_square(2 * k) for k in range(5)]
+    output = list(interpolate.upsample_frames(baselines.frame_average, iter(frames), factor))
+    assert len(output) == factor * len(frames)
+    for k, frame in enumerate(frames):
+        np.testing.assert_array_equal(output[factor * k], frame)
+    np.testing.assert_array_equal(output[-1], frames[-1])
+
+
+def test_scene_cuts_repeat_the_nearer_frame_instead_of_blending():
+    red, blue = np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8)
+    red[..., 0], blue[..., 2] = 220, 220
+    cuts = []
+    output = list(interpolate.upsample_frames(baselines.frame_average, iter([red, red, blue]), 4, on_cut=cuts.append))
+    assert cuts == [1]
+    np.testing.assert_array_equal(output[5], red)   # t = 0.25 after frame 1: the earlier shot
+    np.testing.assert_array_equal(output[6], blue)  # t = 0.5 and later: the next shot
+    np.testing.assert_array_equal(output[7], blue)
+
+
+def test_frames_of_different_sizes_are_refused():
+    with pytest.raises(interpolate.InputError, match="frame 1 is 40x30"):
+        list(interpolate.upsample_frames(baselines.frame_average,
+                                         iter([moving_square(0), np.zeros((30, 40, 3), np.uint8)]), 2))
+
+
+def test_minterpolate_video_keeps_the_input_frames_in_place():
+    frames = [moving_square(2 * k) for k in range(4)]
+    output = baselines.minterpolate_video(frames, 2)
+    assert len(output) == 8
+    for k, frame in enumerate(frames):
+        assert np.abs(output[2 * k].astype(int) - frame).max() <= 3  # YUV round trip only
+
+
+def test_drop_and_rebuild_scores_the_dropped_frames():
+    frames = [moving_square(k) for k in range(7)]
+    result = interpolate.drop_and_rebuild(frames, {
+        "average": lambda kept: list(interpolate.upsample_frames(baselines.frame_average, iter(kept), 2)),
+        "minterpolate": lambda kept: baselines.minterpolate_video(kept, 2)})
+    assert result["frames"] == [1, 3, 5]
+    for scores in result["methods"].values():
+        assert len(scores["psnr"]) == 3 and len(scores["rebuilt"]) == 3
+    # Motion-compensated interpolation places the square; blending ghosts it.
+    assert np.mean(result["methods"]["minterpolate"]["psnr"]) > np.mean(result["methods"]["average"]["psnr"]) + 3
+
+
+# ----------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------
+def test_video_doubles_the_rate_keeps_duration_and_copies_audio(clip_with_audio, flow_checkpoint, tmp_path, capsys):
+    output = tmp_path / "out" / "clip_20fps.mp4"
+    assert interpolate.main(["video", str(clip_with_audio), "-o", str(output), "--factor", "2",
+                             "--checkpoint", str(flow_checkpoint), "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["input_frames"] == 30 and summary["output_frames"] == 60 and summary["audio_copied"]
+    meta, frames, seconds = video_info(output)
+    assert meta["fps"] == 20 and frames == 60 and seconds == pytest.approx(3.0, abs=0.05)
+    assert meta["audio_codec"] == "aac"
+    assert audio_packets(output) == audio_packets(clip_with_audio)
+    assert sorted(p.name for p in output.parent.iterdir()) == ["clip_20fps.mp4"]  # no temporary left
+
+
+def test_folder_of_frames_in_and_out_with_gray_and_rgba(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for k in range(3):
+        rgb = moving_square(3 * k)
+        image = Image.fromarray(rgb).convert("L" if k == 1 else "RGBA")
+        image.save(folder / f"f{k + 8}.png")  # f8, f9, f10: natural order, not f10 first
+    output = tmp_path / "frames_x4"
+    assert interpolate.main(["video", str(folder), "-o", str(output), "--factor", "4", "--method", "dis",
+                             "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["output_frames"] == 12 and summary["output_fps"] == 100
+    written = sorted(output.iterdir())
+    assert [p.name for p in written[:2]] == ["000000.png", "000001.png"] and len(written) == 12
+    np.testing.assert_array_equal(data.read_image(written[0]), moving_square(0))
+
+
+def test_pair_writes_the_middle_and_several_times(tmp_path, flow_checkpoint, capsys):
+    frame_a, frame_b = tmp_path / "a.png", tmp_path / "b.png"
+    data.write_image(frame_a, moving_square(0))
+    data.write_image(frame_b, moving_square(8))
+    middle = tmp_path / "middle.png"
+    assert interpolate.main(["pair", str(frame_a), str(frame_b), "-o", str(middle),
+                             "--checkpoint", str(flow_checkpoint)]) == 0
+    assert data.read_image(middle).shape == (48, 64, 3)
+    assert interpolate.main(["pair", str(frame_a), str(frame_b), "-o", str(tmp_path / "times"), "--times", "0.25",
+                             "0.75", "--method", "dis"]) == 0
+    assert sorted(p.name for p in (tmp_path / "times").iterdir()) == ["frame_t0.250.png", "frame_t0.750.png"]
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["times"] == [0.25, 0.75]
+
+
+def _error(capsys, arguments):
+    code = interpolate.main(arguments)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing", "Input not found"),
+    ("not a video", "Cannot read"),
+    ("one frame", "has 1 frame(s)"),
+    ("factor", "--factor must be one of 2, 4, 8, got 3"),
+    ("same path", "is the input"),
+    ("exists", "exists: choose another path or pass --overwrite"),
+])
+def test_bad_video_input_gets_a_clear_error(case, message, tmp_path, capsys):
+    source = tmp_path / "input.mp4"
+    output = tmp_path / "output.mp4"
+    factor = "2"
+    if case == "not a video":
+        source.write_text("this is not a video")
+    elif case == "one frame":
+        ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-frames:v", "1", "-pix_fmt", "yuv420p", source)
+    elif case != "missing":
+        ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "0.5", "-pix_fmt", "yuv420p", source)
+    if case == "factor":
+        factor = "3"
+    if case == "same path":
+        output = source
+    if case == "exists":
+        output.write_bytes(b"the user's own file")
+    code, error = _error(capsys, ["video", str(source), "-o", str(output), "--factor", factor, "--method", "average"])
+    assert code == 2 and message in error, error
+    named = {"exists": output, "factor": "--factor"}.get(case, source)
+    assert str(named) in error, error
+    if case == "exists":
+        assert output.read_bytes() == b"the user's own file"
+
+
+def test_overwrite_replaces_an_existing_output(tmp_path, capsys):
+    source = tmp_path / "input.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "0.5", "-pix_fmt", "yuv420p", source)
+    output = tmp_path / "output.mp4"
+    output.write_bytes(b"old")
+    assert interpolate.main(["video", str(source), "-o", str(output), "--method", "average", "--overwrite",
+                             "--quiet"]) == 0
+    assert video_info(output)[1] == 10
+
+
+def test_pairs_of_different_sizes_are_refused_and_gray_rgba_converted(tmp_path, capsys):
+    from PIL import Image
+
+    gray, rgba, small = tmp_path / "gray.png", tmp_path / "rgba.png", tmp_path / "small.png"
+    Image.fromarray(moving_square(0)).convert("L").save(gray)
+    Image.fromarray(moving_square(4)).convert("RGBA").save(rgba)
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(small)
+    code, error = _error(capsys, ["pair", str(gray), str(small), "-o", str(tmp_path / "m.png"), "--method", "dis"])
+    assert code == 2 and "gray.png is 64x48 but" in error and "small.png is 30x20" in error
+    assert interpolate.main(["pair", str(gray), str(rgba), "-o", str(tmp_path / "m.png"), "--method", "dis"]) == 0
+    assert data.read_image(tmp_path / "m.png").shape == (48, 64, 3)
+    code, error = _error(capsys, ["pair", str(gray), str(tmp_path / "nope.png"), "-o", str(tmp_path / "x.png")])
+    assert code == 2 and "nope.png" in error
+    (tmp_path / "text.png").write_text("not an image")
+    code, error = _error(capsys, ["pair", str(gray), str(tmp_path / "text.png"), "-o", str(tmp_path / "x.png")])
+    assert code == 2 and "Cannot read image" in error and "text.png" in error
+
+
+def test_an_interrupted_run_leaves_no_output_and_keeps_the_old_one(clip_with_audio, tmp_path, monkeypatch):
+    calls = []
+
+    def interrupted(frame_a, frame_b):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return baselines.frame_average(frame_a, frame_b)
+
+    monkeypatch.setattr(interpolate, "load_method", lambda *args, **kwargs: interrupted)
+    output = tmp_path / "result.mp4"
+    assert interpolate.main(["video", str(clip_with_audio), "-o", str(output), "--quiet"]) == 130
+    assert not output.exists()
+    output.write_bytes(b"earlier result")
+    calls.clear()
+    assert interpolate.main(["video", str(clip_with_audio), "-o", str(output), "--overwrite", "--quiet"]) == 130
+    assert output.read_bytes() == b"earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "result.mp4"]  # no temporary left

@@ -1,0 +1,672 @@
+"""Interpolate your own frames and videos with a trained model.
+
+    python -m utils.interpolate pair frame_a.png frame_b.png -o middle.png
+    python -m utils.interpolate pair frame_a.png frame_b.png -o frames/ --times 0.25 0.5 0.75
+    python -m utils.interpolate video input.mp4 -o output.mp4 --factor 4
+    python -m utils.interpolate video frames_in/ -o frames_out/ --factor 2 --fps 12
+
+What ``video`` guarantees:
+
+- Frame rate x N, duration unchanged: every input frame is followed by N - 1 new ones, the last
+  input frame is repeated N - 1 times, so N input frames at ``fps`` become N x factor frames at
+  ``factor x fps``.
+- The audio stream is copied unchanged (re-encoded to AAC only if the output container cannot
+  hold the original codec).
+- Scene cuts are not blended: between two frames of different shots the nearer frame is repeated.
+- Frames of any size: frames larger than ``--tile`` are processed in overlapping tiles, so memory
+  stays bounded (a 3840x2160 frame needs no more memory for the network than a 1024x1024 one).
+- Nothing half-written at OUTPUT: the result is written to a temporary file beside it and renamed
+  when complete; an existing OUTPUT is refused unless ``--overwrite``.
+
+Times between frames other than 1/2 come from recursive midpoints (1/4 = the midpoint of frame A
+and the 1/2 frame), so ``--times`` takes multiples of 1/64 and ``--factor`` takes 2, 4 or 8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fractions
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from utils import data, paths
+
+DEFAULT_CHECKPOINT = "results/models/flow_charbonnier.keras"
+FACTORS = (2, 4, 8)
+MAX_LEVELS = 6  # --times are multiples of 1 / 2**MAX_LEVELS
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+DEFAULT_TILE = 1024
+DEFAULT_OVERLAP = 64
+DEFAULT_FOLDER_FPS = 25.0
+
+Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class InputError(ValueError):
+    """A problem with what the user passed (file, folder, option); the CLI prints it without a traceback."""
+
+
+# ----------------------------------------------------------------------------
+# Tiled inference
+# ----------------------------------------------------------------------------
+def tile_spans(length: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
+    """(start, stop) of tiles covering ``length`` pixels, neighbours sharing at least ``overlap`` pixels.
+
+    Starts are multiples of ``align`` (a UNet's pooling grid must line up with the whole frame's, or
+    every tile computes different features); the last tile runs to the end, so it may be up to
+    ``align - 1`` pixels longer than ``tile``.
+
+    >>> tile_spans(1000, 512, 64)
+    [(0, 512), (244, 756), (488, 1000)]
+    >>> tile_spans(1000, 512, 64, align=32)
+    [(0, 512), (224, 736), (480, 1000)]
+    """
+    if length <= tile:
+        return [(0, length)]
+    if overlap + align >= tile:
+        raise ValueError(f"overlap ({overlap}) plus align ({align}) must be smaller than tile ({tile}).")
+    count = math.ceil((length - overlap - align) / (tile - overlap - align)) if length > tile else 1
+    # Spread the tiles evenly, then move each start back onto the alignment grid.
+    starts = [round(i * (length - tile) / (count - 1)) // align * align for i in range(count)]
+    return [(start, length if i == count - 1 else start + tile) for i, start in enumerate(starts)]
+
+
+def _ramp(start: int, stop: int, total: int, overlap: int) -> np.ndarray:
+    """1-D blending weight of a tile spanning [start, stop) of ``total``: linear ramps where it meets a neighbour."""
+    weight = np.ones(stop - start, np.float32)
+    if overlap == 0:
+        return weight
+    ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+    if start > 0:
+        weight[:overlap] = np.minimum(weight[:overlap], ramp)
+    if stop < total:
+        weight[-overlap:] = np.minimum(weight[-overlap:], ramp[::-1])
+    return weight
+
+
+def tiled(predict: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, tile: int = DEFAULT_TILE,
+          overlap: int = DEFAULT_OVERLAP, align: int = 1) -> np.ndarray:
+    """Runs ``predict`` on overlapping tiles of ``inputs`` and blends the tiles with linear ramps.
+
+    Args:
+        predict: maps an array (h, w, C) to an image (h, w, 3) (any h, w up to ``tile + align``).
+        inputs: (H, W, C) array, e.g. two frames and their prior flows.
+        tile: tile side; frames no larger than this are processed whole.
+        overlap: pixels shared by neighbouring tiles (blended linearly across them). Motion larger
+            than about half of it can reach outside a tile, so keep it above the largest motion.
+        align: tile starts are multiples of this (the UNet's padding multiple, see :func:`model_method`).
+
+    Returns:
+        ``float32`` (H, W, 3).
+    """
+    height, width = inputs.shape[:2]
+    if height <= tile and width <= tile:
+        return np.asarray(predict(inputs), np.float32)
+    output = np.zeros((height, width, 3), np.float32)
+    total_weight = np.zeros((height, width, 1), np.float32)
+    for top, bottom in tile_spans(height, tile, overlap, align):
+        for left, right in tile_spans(width, tile, overlap, align):
+            piece = np.asarray(predict(inputs[top:bottom, left:right]), np.float32)
+            weight = np.outer(_ramp(top, bottom, height, overlap), _ramp(left, right, width, overlap))
+            output[top:bottom, left:right] += piece * weight[..., None]
+            total_weight[top:bottom, left:right, 0] += weight
+    return output / total_weight
+
+
+def padding_multiple(model) -> int:
+    """The multiple a UNet pads its input to (2 ** (depth - 1)); its pooling grid repeats with this period."""
+    try:
+        return int(model.get_layer("pad").multiple)
+    except ValueError:
+        return 32
+
+
+def model_method(model, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> Method:
+    """Wraps a UNet as ``(frame_a, frame_b) -> middle`` (``float32`` in [0, 1]), tiled for large frames.
+
+    For the flow head the DIS prior flows are computed once on the whole frames (so tiles agree on
+    the motion) and cut into tiles with the frames.
+    """
+    from utils import model as model_lib
+
+    predict = model_lib.predictor(model)
+    channels = predict.channels
+    align = padding_multiple(model)
+
+    def run(inputs: np.ndarray) -> np.ndarray:
+        return np.asarray(predict(inputs[None]))[0]
+
+    def method(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        inputs = model_lib.model_inputs(frame_a, frame_b, channels)[0]
+        return np.clip(tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
+
+    return method
+
+
+def load_method(name: str = "model", checkpoint: str | Path | None = None, tile: int = DEFAULT_TILE,
+                overlap: int = DEFAULT_OVERLAP) -> Method:
+    """The interpolation method named ``name``: ``model`` (a checkpoint), ``dis`` or ``average``.
+
+    Raises:
+        FileNotFoundError: for a missing checkpoint.
+        ValueError: for an unknown name or a checkpoint that does not load.
+    """
+    from utils import baselines
+
+    if name == "model":
+        from utils import training
+
+        return model_method(training.load_model(paths.resolve(checkpoint or DEFAULT_CHECKPOINT)), tile, overlap)
+    simple = {"dis": baselines.dis_interpolate, "average": baselines.frame_average}
+    if name not in simple:
+        raise ValueError(f"Unknown method {name!r}: expected model, dis or average.")
+    return simple[name]
+
+
+# ----------------------------------------------------------------------------
+# Frames between two frames
+# ----------------------------------------------------------------------------
+def check_times(times: Sequence[float]) -> list[float]:
+    """Validates times in (0, 1) that recursive midpoints can reach (multiples of 1/64).
+
+    Raises:
+        InputError: naming the offending time.
+    """
+    checked = []
+    for t in times:
+        scaled = t * 2**MAX_LEVELS
+        if not 0.0 < t < 1.0 or abs(scaled - round(scaled)) > 1e-9:
+            raise InputError(f"--times: {t} is not a multiple of 1/{2**MAX_LEVELS} strictly between 0 and 1 "
+                             "(the model predicts midpoints; other times come from recursive midpoints, "
+                             "e.g. 0.25, 0.5, 0.75).")
+        checked.append(round(scaled) / 2**MAX_LEVELS)
+    return checked
+
+
+def frames_between(method: Method, frame_a: np.ndarray, frame_b: np.ndarray,
+                   times: Sequence[float]) -> dict[float, np.ndarray]:
+    """Frames at the given ``times`` between ``frame_a`` (t=0) and ``frame_b`` (t=1) by recursive midpoints.
+
+    Only the midpoints that some requested time needs are computed (3 model calls for 1/4, 1/2, 3/4).
+
+    Returns:
+        time -> ``uint8`` (H, W, 3) frame.
+    """
+    wanted = check_times(times)
+    cache: dict[tuple[float, float], np.ndarray] = {}
+
+    def at(t: float, lo: float, hi: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        middle_time = 0.5 * (lo + hi)
+        key = (lo, hi)
+        if key not in cache:
+            cache[key] = data.to_uint8(method(a, b))
+        middle = cache[key]
+        if math.isclose(t, middle_time):
+            return middle
+        return at(t, lo, middle_time, a, middle) if t < middle_time else at(t, middle_time, hi, middle, b)
+
+    return {t: at(t, 0.0, 1.0, frame_a, frame_b) for t in wanted}
+
+
+def is_scene_cut(frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
+    """True when two consecutive frames come from different shots (hue/saturation histograms differ)."""
+    from utils import clips
+
+    return clips.scene_cut_score(frame_a, frame_b) > clips.SCENE_CUT_THRESHOLD
+
+
+def upsample_frames(method: Method, frames: Iterator[np.ndarray], factor: int,
+                    on_cut: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+    """Yields ``factor`` frames per input frame: the frame itself, then ``factor - 1`` new ones.
+
+    Between the last input frame and nothing, the last frame is repeated ``factor - 1`` times, so the
+    output has exactly ``factor`` times as many frames (same duration at ``factor`` times the rate).
+    Across a scene cut nothing is blended: frames before t=0.5 repeat the earlier frame, the rest the later one.
+
+    Args:
+        method: ``(frame_a, frame_b) -> middle``.
+        frames: ``uint8`` RGB frames of one size.
+        factor: 2, 4 or 8.
+        on_cut: called with the index of the earlier frame at each detected cut.
+    """
+    if factor not in FACTORS:
+        raise InputError(f"--factor must be one of {', '.join(map(str, FACTORS))}, got {factor}.")
+    times = [k / factor for k in range(1, factor)]
+    previous = None
+    for index, frame in enumerate(frames):
+        if previous is not None:
+            if frame.shape != previous.shape:
+                raise InputError(f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, frame {index - 1} "
+                                 f"{previous.shape[1]}x{previous.shape[0]}: every frame must have one size.")
+            yield previous
+            if is_scene_cut(previous, frame):
+                if on_cut is not None:
+                    on_cut(index - 1)
+                yield from (previous if t < 0.5 else frame for t in times)
+            else:
+                middle = frames_between(method, previous, frame, times)
+                yield from (middle[t] for t in times)
+        previous = frame
+    if previous is not None:
+        yield from [previous] * factor
+
+
+def drop_and_rebuild(frames: Sequence[np.ndarray],
+                     upsamplers: dict[str, Callable[[list[np.ndarray]], list[np.ndarray]]]) -> dict:
+    """Drops every other frame, rebuilds the sequence at twice the rate with each upsampler, scores the rebuilt frames.
+
+    This is the test a frame-rate converter must pass on real footage: the dropped frames are the truth.
+
+    Args:
+        frames: ``uint8`` frames of a real clip at its native rate.
+        upsamplers: name -> function mapping the kept frames (every other one) to twice as many
+            frames (e.g. ``lambda kept: list(upsample_frames(method, iter(kept), 2))`` or
+            ``lambda kept: baselines.minterpolate_video(kept, 2)``).
+
+    Returns:
+        ``{"frames": indices of the rebuilt frames in ``frames``, "methods": {name: {"psnr": [...],
+        "ssim": [...], "rebuilt": [frames]}}}``.
+    """
+    from utils import evaluation
+
+    kept = list(frames[::2])
+    if len(kept) < 2:
+        raise ValueError(f"drop_and_rebuild needs at least 3 frames, got {len(frames)}.")
+    dropped = list(range(1, 2 * len(kept) - 1, 2))
+    result: dict = {"frames": dropped, "methods": {}}
+    for name, upsample in upsamplers.items():
+        rebuilt = upsample(kept)
+        if len(rebuilt) != 2 * len(kept):
+            raise ValueError(f"{name} returned {len(rebuilt)} frames for {len(kept)}: expected {2 * len(kept)}.")
+        scores = [evaluation.frame_metrics(data.to_float(frames[i]), data.to_float(rebuilt[i])) for i in dropped]
+        result["methods"][name] = {"psnr": [s["psnr"] for s in scores], "ssim": [s["ssim"] for s in scores],
+                                   "rebuilt": [rebuilt[i] for i in dropped]}
+    return result
+
+
+def scores_table(scores: dict[str, dict[str, dict[str, Sequence[float]]]]) -> str:
+    """Markdown table of mean PSNR / SSIM: one row per method, one column per clip, and the mean over clips.
+
+    Args:
+        scores: clip -> method -> {"psnr": [...], "ssim": [...]} (per rebuilt frame).
+    """
+    clip_names = list(scores)
+    methods = list(next(iter(scores.values())))
+    header = "| method | " + " | ".join(f"{c} PSNR / SSIM" for c in clip_names) + " | mean PSNR / SSIM |"
+    lines = [header, "|" + "---|" * (len(clip_names) + 2)]
+    for method in methods:
+        means = [(float(np.mean(scores[c][method]["psnr"])), float(np.mean(scores[c][method]["ssim"])))
+                 for c in clip_names]
+        cells = [f"{p:.2f} / {s:.4f}" for p, s in means]
+        overall = f"{np.mean([p for p, _ in means]):.2f} / {np.mean([s for _, s in means]):.4f}"
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {overall} |")
+    return "\n".join(lines)
+
+
+def reduce_frame_rate(source: str | Path, output: str | Path, keep_every: int = 2, last_seconds: float | None = None,
+                      max_width: int | None = None) -> Path:
+    """Writes a copy of a video with every ``keep_every``-th frame (frame rate divided), audio copied.
+
+    Makes a low-frame-rate clip whose dropped frames are known: the input of a frame-rate conversion test.
+
+    Args:
+        source: video file.
+        output: destination video (replaced if it exists; written to a temporary file first).
+        keep_every: keep frames 0, k, 2k, ...; the frame rate is divided by k, the duration kept.
+        last_seconds: only the end of the video, this many seconds.
+        max_width: scale wider videos down to this width (height even, aspect kept).
+    """
+    from utils import baselines
+
+    source, output = Path(source), Path(output)
+    if not source.is_file():
+        raise FileNotFoundError(f"Video file not found: {source}")
+    info = open_source(source)
+    filters = [f"select='not(mod(n\\,{keep_every}))'", f"setpts=N/({info.fps / keep_every}*TB)"]
+    if max_width is not None and info.size[0] > max_width:
+        filters.append(f"scale={max_width}:-2:flags=area")
+    seek = ["-sseof", f"-{last_seconds}"] if last_seconds else []
+    with paths.atomic_target(output) as temporary:
+        command = [baselines.ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", *seek, "-i", str(source),
+                   "-vf", ",".join(filters), "-r", _rate(info.fps / keep_every), "-c:v", "libx264", "-crf", "12",
+                   "-pix_fmt", "yuv420p", "-c:a", "copy", str(temporary)]
+        result = subprocess.run(command, capture_output=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"ffmpeg could not write {output}: {result.stderr.decode(errors='replace').strip()}")
+    return output
+
+
+# ----------------------------------------------------------------------------
+# Reading and writing frames and videos
+# ----------------------------------------------------------------------------
+@dataclass
+class Source:
+    """A video file or a folder of numbered frames, with what the writer needs to know about it."""
+
+    path: Path
+    kind: str  # "video" or "folder"
+    fps: float
+    size: tuple[int, int]  # width, height
+    frame_count: int
+    has_audio: bool = False
+
+
+def _natural_key(path: Path):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def folder_frames(folder: Path) -> list[Path]:
+    """Image files of a folder in natural order (frame2 before frame10)."""
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+
+
+def open_source(path: str | Path, fps: float | None = None) -> Source:
+    """Inspects a video file or a folder of frames.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        InputError: if it is not a video ffmpeg can read, a folder without images, or has fewer
+            than two frames.
+    """
+    import imageio_ffmpeg
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Input not found: {path}")
+    if path.is_dir():
+        files = folder_frames(path)
+        if len(files) < 2:
+            raise InputError(f"{path} holds {len(files)} image(s) ({', '.join(sorted(IMAGE_SUFFIXES))}); "
+                             "interpolation needs at least two frames.")
+        first = data.read_image(files[0])
+        return Source(path, "folder", float(fps or DEFAULT_FOLDER_FPS), (first.shape[1], first.shape[0]), len(files))
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        raise InputError(f"{path} is a single image; `video` needs a video file or a folder of frames "
+                         "(use `pair` for two images).")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        meta = next(reader)
+        reader.close()
+        count, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    except (RuntimeError, OSError, StopIteration) as error:
+        raise InputError(f"Cannot read {path} as a video: expected a file ffmpeg can decode "
+                         f"({str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__}).") from error
+    if count < 2:
+        raise InputError(f"{path} has {count} frame(s); interpolation needs at least two.")
+    return Source(path, "video", float(fps or meta["fps"]), tuple(meta["size"]), int(count),
+                  has_audio=bool(meta.get("audio_codec")))
+
+
+def read_source(source: Source) -> Iterator[np.ndarray]:
+    """Yields the frames of a :class:`Source` one at a time as ``uint8`` RGB (grayscale/RGBA converted)."""
+    import imageio_ffmpeg
+
+    if source.kind == "folder":
+        for file in folder_frames(source.path):
+            yield data.read_image(file)
+        return
+    width, height = source.size
+    reader = imageio_ffmpeg.read_frames(str(source.path))
+    next(reader)
+    try:
+        for raw in reader:
+            yield np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
+def _rate(fps: float) -> str:
+    """An exact ffmpeg rate for ``fps``: 25 -> "25", 29.97 -> "30000/1001", 12.5 -> "25/2"."""
+    ntsc = fps * 1.001
+    if abs(fps - round(fps)) > 1e-6 and abs(ntsc - round(ntsc)) < 0.01:
+        return f"{round(ntsc) * 1000}/1001"
+    return str(fractions.Fraction(fps).limit_denominator(1000))
+
+
+class VideoWriter:
+    """Writes ``uint8`` RGB frames to a video through imageio-ffmpeg's binary (H.264, CRF 18)."""
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: float):
+        from utils import baselines
+
+        width, height = size
+        # 4:2:0 needs even sizes; odd-sized frames keep full chroma instead of being cropped.
+        pixel_format = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        command = [baselines.ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y",
+                   "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", _rate(fps), "-i", "-",
+                   "-c:v", "libx264", "-crf", "18", "-preset", "medium", "-pix_fmt", pixel_format, str(path)]
+        self.path = path
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def write(self, frame: np.ndarray) -> None:
+        self.process.stdin.write(np.ascontiguousarray(frame).tobytes())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        error = self.process.stderr.read().decode(errors="replace").strip()
+        if self.process.wait() != 0:
+            raise RuntimeError(f"ffmpeg could not write {self.path}: {error}")
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        self.process.kill()
+        self.process.wait()
+
+
+def mux_audio(video: Path, audio_source: Path, output: Path) -> None:
+    """Copies the audio stream of ``audio_source`` into ``video`` (re-encoding to AAC if the container needs it)."""
+    from utils import baselines
+
+    base = [baselines.ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video),
+            "-i", str(audio_source), "-map", "0:v:0", "-map", "1:a", "-c:v", "copy"]
+    result = subprocess.run([*base, "-c:a", "copy", str(output)], capture_output=True, check=False)
+    if result.returncode != 0:
+        result = subprocess.run([*base, "-c:a", "aac", str(output)], capture_output=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not copy the audio of {audio_source}: "
+                           f"{result.stderr.decode(errors='replace').strip()}")
+
+
+def _check_output(source_path: Path, output: Path, overwrite: bool) -> None:
+    if output.resolve() == source_path.resolve():
+        raise InputError(f"Output {output} is the input: choose another path (the input is never overwritten).")
+    if output.exists() and not overwrite:
+        raise InputError(f"Output {output} exists: choose another path or pass --overwrite.")
+
+
+def _replace(temporary: Path, output: Path) -> None:
+    """Moves a finished temporary file or folder to ``output`` (an existing one is replaced last)."""
+    if output.is_dir() and not temporary.is_dir():
+        raise InputError(f"Output {output} is a folder; a video file cannot replace it.")
+    if output.is_dir():
+        trash = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".old-{output.name}-"))
+        os.replace(output, trash / output.name)
+        os.replace(temporary, output)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(temporary, output)
+
+
+def is_folder_output(output: Path) -> bool:
+    """A path without a suffix (or an existing folder) means: write numbered PNG frames into a folder."""
+    return output.is_dir() or not output.suffix
+
+
+def convert_video(source: Source, output: str | Path, method: Method, factor: int, overwrite: bool = False,
+                  progress: bool = True) -> dict:
+    """Writes ``source`` at ``factor`` times its frame rate to ``output`` (a video file or a folder).
+
+    Args:
+        source: from :func:`open_source`.
+        output: a video file (its suffix picks the container, e.g. ``.mp4``) or a folder (no suffix)
+            for PNG frames ``000000.png``, ``000001.png``, ...
+        method: ``(frame_a, frame_b) -> middle``.
+        factor: 2, 4 or 8.
+        overwrite: replace an existing output.
+        progress: show a progress bar (frames per second) on stderr.
+
+    Returns:
+        A summary: input and output frame counts and rates, scene cuts, audio copied, seconds.
+
+    Raises:
+        InputError: output equal to the input, an existing output without ``overwrite``, a bad factor.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    output = Path(output)
+    _check_output(source.path, output, overwrite)
+    if factor not in FACTORS:
+        raise InputError(f"--factor must be one of {', '.join(map(str, FACTORS))}, got {factor}.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    folder = is_folder_output(output)
+    workspace = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".tmp-{output.name}-"))
+    cuts: list[int] = []
+    written = 0
+    start = time.perf_counter()
+    writer = None
+    bar = tqdm(total=source.frame_count * factor, unit="frame", desc=f"x{factor} {source.path.name}",
+               disable=not progress, file=sys.stderr)
+    try:
+        if folder:
+            target = workspace / output.name
+            target.mkdir()
+        else:
+            target = workspace / f"video{output.suffix}"
+            writer = VideoWriter(target, source.size, source.fps * factor)
+        for frame in upsample_frames(method, read_source(source), factor, on_cut=cuts.append):
+            if folder:
+                data.write_image(target / f"{written:06d}.png", frame)
+            else:
+                writer.write(frame)
+            written += 1
+            bar.update(1)
+        if writer is not None:
+            writer.close()
+            writer = None
+        audio = source.has_audio and not folder
+        if audio:
+            muxed = workspace / f"muxed{output.suffix}"
+            mux_audio(target, source.path, muxed)
+            target = muxed
+        _replace(target, output)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        bar.close()
+        shutil.rmtree(workspace, ignore_errors=True)
+    return {"input": paths.display(source.path), "output": paths.display(output),
+            "input_frames": source.frame_count, "output_frames": written,
+            "input_fps": source.fps, "output_fps": source.fps * factor,
+            "scene_cuts": cuts, "audio_copied": audio, "seconds": round(time.perf_counter() - start, 2)}
+
+
+def write_pair_outputs(frames: dict[float, np.ndarray], output: Path, overwrite: bool) -> list[Path]:
+    """Writes one frame to ``output`` (an image file), or several to ``output/frame_t0.250.png``."""
+    if len(frames) == 1 and output.suffix:
+        if output.exists() and not overwrite:
+            raise InputError(f"Output {output} exists: choose another path or pass --overwrite.")
+        if output.suffix.lower() not in IMAGE_SUFFIXES:
+            raise InputError(f"Output {output}: expected an image suffix ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+        return [data.write_image(output, next(iter(frames.values())))]
+    if output.suffix:
+        raise InputError(f"Output {output}: with several --times, -o must be a folder (a path without a suffix).")
+    written = []
+    for t, frame in frames.items():
+        target = output / f"frame_t{t:.3f}.png"
+        if target.exists() and not overwrite:
+            raise InputError(f"Output {target} exists: choose another folder or pass --overwrite.")
+        written.append(data.write_image(target, frame))
+    return written
+
+
+# ----------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m utils.interpolate", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                        help=f"trained .keras model (default {DEFAULT_CHECKPOINT})")
+    common.add_argument("--method", default="model", choices=("model", "dis", "average"),
+                        help="the network (default) or a classical baseline")
+    common.add_argument("--tile", type=int, default=DEFAULT_TILE,
+                        help=f"largest tile side in pixels; bigger frames are processed in tiles (default {DEFAULT_TILE})")
+    common.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
+                        help=f"pixels shared by neighbouring tiles (default {DEFAULT_OVERLAP})")
+    common.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    commands = parser.add_subparsers(dest="command", required=True)
+    pair = commands.add_parser("pair", parents=[common], help="frames between two images")
+    pair.add_argument("frame_a", type=Path)
+    pair.add_argument("frame_b", type=Path)
+    pair.add_argument("-o", "--output", type=Path, required=True,
+                      help="an image file, or a folder when several --times are given")
+    pair.add_argument("--times", type=float, nargs="+", default=[0.5],
+                      help="times in (0, 1), multiples of 1/64 (default 0.5)")
+    video = commands.add_parser("video", parents=[common], help="a video (or a folder of frames) at N times the frame rate")
+    video.add_argument("input", type=Path, help="a video file or a folder of numbered frames")
+    video.add_argument("-o", "--output", type=Path, required=True,
+                       help="a video file (.mp4, .mkv, ...) or a folder (no suffix) for PNG frames")
+    video.add_argument("--factor", type=int, default=2, help="2, 4 or 8 (default 2)")
+    video.add_argument("--fps", type=float, default=None,
+                       help=f"frame rate of a folder of frames (default {DEFAULT_FOLDER_FPS:g}) or to override a video's")
+    video.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (2 for bad input, with a one-line message)."""
+    import json
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.tile < 64 or not 0 <= args.overlap < args.tile // 2:
+            raise InputError(f"--tile must be at least 64 and --overlap between 0 and tile/2, got "
+                             f"--tile {args.tile} --overlap {args.overlap}.")
+        if args.command == "pair":
+            frame_a, frame_b = data.read_image(args.frame_a), data.read_image(args.frame_b)
+            if frame_a.shape != frame_b.shape:
+                raise InputError(f"{args.frame_a} is {frame_a.shape[1]}x{frame_a.shape[0]} but {args.frame_b} is "
+                                 f"{frame_b.shape[1]}x{frame_b.shape[0]}: the two frames must have one size.")
+            for given in (args.frame_a, args.frame_b):
+                if args.output.resolve() == given.resolve():
+                    raise InputError(f"Output {args.output} is an input: choose another path.")
+            times = check_times(args.times)
+            method = load_method(args.method, args.checkpoint, args.tile, args.overlap)
+            written = write_pair_outputs(frames_between(method, frame_a, frame_b, times), args.output, args.overwrite)
+            print(json.dumps({"times": times, "outputs": [paths.display(p) for p in written]}))
+        else:
+            if args.factor not in FACTORS:
+                raise InputError(f"--factor must be one of {', '.join(map(str, FACTORS))}, got {args.factor}.")
+            source = open_source(args.input, args.fps)
+            _check_output(source.path, args.output, args.overwrite)
+            method = load_method(args.method, args.checkpoint, args.tile, args.overlap)
+            summary = convert_video(source, args.output, method, args.factor, args.overwrite, not args.quiet)
+            print(json.dumps(summary))
+    except (InputError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written to the output", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
