@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= default
 
-.PHONY: install demo test test-unit test-notebooks notebooks train-flow evaluate clean
+.PHONY: install demo test test-unit test-notebooks notebooks train-flow evaluate bench clean
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,9 @@ train-flow: install  ## train the shipped flow-guided UNet (about 35 minutes on 
 evaluate: install  ## the README's results table: every shipped model and baseline on the held-out clips
 	$(BIN)/python -m utils.evaluate --data-root data/default/clips --checkpoint results/models/flow_charbonnier.keras \
 		results/models/mse.keras results/models/charbonnier.keras results/models/ssim.keras --output results/evaluation.json
+
+bench: install  ## speed and memory of training, input pipelines and inference (about 20 minutes on a 2-core CPU)
+	$(BIN)/python -m utils.bench
 
 clean:
 	rm -rf build runs .pytest_cache

@@ -293,10 +293,25 @@ def make_dataset(
         dataset = dataset.map(_prior_flows, num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(lambda frames: (frames,), num_parallel_calls=tf.data.AUTOTUNE)
+    return finish_dataset(dataset, len(paths), batch_size, crop_size, training, cache, shuffle_buffer, seed)
+
+
+def finish_dataset(dataset, count: int, batch_size: int, crop_size: tuple[int, int] | None = None,
+                   training: bool = True, cache: bool = True, shuffle_buffer: int = 2048, seed: int | None = None):
+    """The steps every reader shares: cache, shuffle and repeat, augment, batch, split into (inputs, target), prefetch.
+
+    Args:
+        dataset: a ``tf.data.Dataset`` of ``(frames,)`` or ``(frames, flows)`` tuples, frames ``uint8``
+            (3, H, W, 3), flows (H, W, 4).
+        count: number of triplets in ``dataset`` (bounds the shuffle buffer).
+        Other arguments: as in :func:`make_dataset`.
+    """
+    import tensorflow as tf
+
     if cache:
         dataset = dataset.cache()
     if training:
-        dataset = dataset.repeat().shuffle(min(shuffle_buffer, len(paths)), seed=seed)
+        dataset = dataset.repeat().shuffle(min(shuffle_buffer, count), seed=seed)
         dataset = dataset.map(lambda *parts: _as_tuple(augment_triplet(parts[0], crop_size, *parts[1:])),
                               num_parallel_calls=tf.data.AUTOTUNE)
     elif crop_size is not None:

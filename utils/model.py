@@ -70,7 +70,9 @@ class Upsample2x(keras.layers.Layer):
 
     def call(self, inputs):
         size = tf.shape(inputs)[1:3] * 2
-        return tf.cast(tf.image.resize(inputs, size, method="bilinear"), inputs.dtype)
+        # Resized in float32: XLA refuses the bfloat16/float16 gradient of a bilinear resize ("mixed
+        # precision is disallowed"), so jit_compile with mixed precision needs this cast.
+        return tf.cast(tf.image.resize(tf.cast(inputs, tf.float32), size, method="bilinear"), inputs.dtype)
 
 
 def _conv_block(x, filters: int, name: str):
@@ -168,7 +170,9 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         raise ValueError(f"build_flow_unet needs depth >= 1 and base_filters >= 1, got depth={depth}, "
                          f"base_filters={base_filters}.")
     inputs = keras.Input(shape=(None, None, 10), name="frames_and_prior_flows")
-    padded = PadToMultiple(2 ** (depth - 1), name="pad")(inputs)
+    # float32: the frames and flows that get warped must not be rounded to bfloat16 (8 significant bits:
+    # a 20 px flow would move in steps of 1/8 px, a bright pixel in steps of half a grey level).
+    padded = PadToMultiple(2 ** (depth - 1), dtype="float32", name="pad")(inputs)
     features = PriorFeatures(name="prior_features")(padded)
     x = _unet_body(features, base_filters, depth)
     head_channels = {"flow_update": 4, "mask_logit": 1, **({"residual": 3} if residual else {})}

@@ -53,11 +53,19 @@ def hardware_summary() -> dict:
     }
 
 
-def describe_hardware() -> str:
-    """One line for humans, with a hint when no GPU is found."""
-    info = hardware_summary()
+def describe_hardware(info: dict | None = None) -> str:
+    """One line for humans: what was found and which profile to pick on it.
+
+    Args:
+        info: a :func:`hardware_summary` (default: this machine's).
+    """
+    info = info or hardware_summary()
+    if info["tpu"]:
+        return ("TPU runtime found: use profile = \"full\" (Vimeo90K; TPUStrategy and mixed_bfloat16 are picked "
+                "automatically).")
     if info["gpus"]:
-        return f"GPU: {', '.join(info['gpus'])} (TensorFlow {info['tensorflow']})"
+        return (f"GPU: {', '.join(info['gpus'])} (TensorFlow {info['tensorflow']}): use profile = \"full\" with "
+                "Vimeo90K (mixed_float16 and XLA are picked automatically; several GPUs train with MirroredStrategy).")
     hint = " with bfloat16 (mixed precision helps)" if info["cpu_bfloat16"] else ""
     return (f"No GPU found: running on {info['cpu_cores']} CPU cores{hint}. The default profile is sized "
             "for this; use a GPU runtime (Colab: Runtime > Change runtime type) for the full profile.")
@@ -98,6 +106,27 @@ def configure_precision(requested: str = "auto") -> str:
     return policy
 
 
+def choose_jit(requested: str | bool = "auto") -> bool:
+    """Whether to compile training steps with XLA (``jit_compile``).
+
+    Args:
+        requested: ``auto``, ``True``/``False`` (or ``"on"``/``"off"``). ``auto`` turns XLA on for GPUs and
+            TPUs, where fusing the UNet's element-wise operations saves memory traffic, and off on CPUs,
+            where ``python -m utils.bench`` measured it slower than oneDNN's kernels (results/benchmarks.md).
+
+    Raises:
+        ValueError: for anything else.
+    """
+    if isinstance(requested, bool):
+        return requested
+    if requested in ("on", "off"):
+        return requested == "on"
+    if requested != "auto":
+        raise ValueError(f"Unknown jit_compile {requested!r}: expected auto, on, off, True or False.")
+    info = hardware_summary()
+    return bool(info["gpus"] or info["tpu"])
+
+
 def choose_strategy() -> tf.distribute.Strategy:
     """Picks a ``tf.distribute`` strategy for this hardware.
 
@@ -117,6 +146,19 @@ def choose_strategy() -> tf.distribute.Strategy:
     if len(tf.config.list_physical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
+    """Batch size of one step across all replicas: ``per_replica`` triplets on each device.
+
+    ``model.fit`` splits every batch of a ``tf.data`` pipeline between the replicas (each replica
+    gets its own slice of the dataset), and the loss is averaged over the global batch, so a
+    learning rate tuned for one device works unchanged when the per-replica batch is kept.
+    """
+    if per_replica < 1:
+        raise ValueError(f"per_replica must be at least 1, got {per_replica}.")
+    strategy = strategy or tf.distribute.get_strategy()
+    return per_replica * strategy.num_replicas_in_sync
 
 
 # ----------------------------------------------------------------------------

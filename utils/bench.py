@@ -1,0 +1,392 @@
+"""Benchmarks: every speed and memory claim of the README, measured in one run on this machine.
+
+    python -m utils.bench                        # everything, writes results/benchmarks.md (about 15 minutes on 2 CPU cores)
+    python -m utils.bench --only inference       # one section: training, input, inference, end_to_end
+
+Sections (each figure is a median over repeated measurements, each configuration in a fresh process
+so that precision policies, XLA caches and peak memory do not leak from one to the next):
+
+- ``training``: training samples per second of the default profile's UNets, float32 vs mixed
+  precision, XLA off/on, at 128x128 and 256x256 crops, and the speed-up of each over float32 without XLA;
+- ``input``: triplets per second that the input pipelines deliver (PNG folders, TFRecord shards with
+  PNG or raw frames, with and without the flow head's prior flows), against what training consumes;
+- ``inference``: milliseconds per frame and peak memory at 448x256, 1280x720 and 3840x2160 for the
+  flow-guided UNet (tiled above 1024 px), OpenCV DIS and ffmpeg minterpolate;
+- ``end_to_end``: wall time of a default-profile training run (pipeline, cache fill, fit) with the chosen
+  settings against float32 without XLA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+SECTIONS = ("training", "input", "inference", "end_to_end")
+SIZES = {"448x256": (256, 448), "1280x720": (720, 1280), "3840x2160": (2160, 3840)}
+
+
+# ----------------------------------------------------------------------------
+# Child processes: one measurement each
+# ----------------------------------------------------------------------------
+def _peak_memory_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kilobytes on Linux
+
+
+def _profile_model(head: str):
+    from utils import profiles
+
+    settings = profiles.get_profile("default")
+    filters, depth = (settings.flow_filters, settings.flow_depth) if head == "flow" else (settings.base_filters,
+                                                                                         settings.depth)
+    return settings, filters, depth
+
+
+def measure_training(head: str, crop: int, precision: str, jit: bool, steps: int, batch: int | None = None) -> dict:
+    """Training samples per second of the default profile's UNet (``head``) on in-memory batches."""
+    import numpy as np
+    import tensorflow as tf
+
+    from utils import data, training
+
+    training.configure_precision(precision)
+    settings, filters, depth = _profile_model(head)
+    batch = batch or settings.batch_size
+    model = training.build_and_compile("charbonnier", filters, depth, settings.learning_rate, head, jit_compile=jit)
+    rng = np.random.default_rng(0)
+    inputs, target = data.split_inputs(rng.integers(0, 256, (batch, 3, crop, crop, 3), dtype=np.uint8))
+    if head == "flow":
+        inputs = tf.concat([inputs, tf.random.normal((batch, crop, crop, 4), stddev=2.0, seed=0)], axis=-1)
+    dataset = tf.data.Dataset.from_tensors((inputs, target)).repeat()
+    model.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)  # tracing, XLA compilation, oneDNN warm-up
+    seconds = []
+    for _ in range(5):  # the median of five: single timings on a shared 2-core machine vary by up to 2x
+        start = time.perf_counter()
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+        seconds.append(time.perf_counter() - start)
+    return {"samples_per_second": steps * batch / statistics.median(seconds), "batch": batch}
+
+
+def measure_input(reader: str, steps: int) -> dict:
+    """Triplets per second an input pipeline delivers (128x128 crops, batches of 16).
+
+    Readers: ``png_folder`` and ``tfrecord_png``/``tfrecord_raw`` without a cache (every triplet read and
+    decoded each time, as with data that does not fit in memory), ``png_folder_cached`` after the cache
+    is full (the default profile); ``+prior`` adds the flow head's DIS prior flows.
+    """
+    from utils import data, datasets, profiles, tfrecords
+
+    settings = profiles.get_profile("default")
+    data_paths = datasets.prepare("data", "default", verbose=False)
+    sources = datasets.training_sources(data_paths)
+    flow_prior = reader.endswith("+prior")
+    kind = reader.removesuffix("+prior")
+    warmup = 3
+    if kind in ("png_folder", "png_folder_cached"):
+        cached = kind == "png_folder_cached"
+        dataset = data.make_dataset(sources, settings.batch_size, settings.crop_size, cache=cached, seed=0,
+                                    flow_prior=flow_prior)
+        if cached:  # one full pass fills the cache; measure the epochs after it, as training sees them
+            warmup = sum(len(ids) for _, ids in sources) // settings.batch_size + 2
+    else:
+        index = _bench_records(sources, kind.removeprefix("tfrecord_"), flow_prior)
+        dataset = tfrecords.tfrecord_dataset(index, settings.batch_size, settings.crop_size, cache=False, seed=0,
+                                             flow_prior=flow_prior)
+    return {"triplets_per_second": data.measure_throughput(dataset, batches=steps, warmup=warmup)}
+
+
+def _bench_records(sources, encoding: str, flow_prior: bool) -> Path:
+    """TFRecord shards of the default training data under build/bench (written once, then reused)."""
+    from utils import paths, tfrecords
+
+    folder = paths.resolve("build/bench") / f"tfrecords_{encoding}{'_prior' if flow_prior else ''}"
+    index = folder / tfrecords.INDEX_NAME
+    count = sum(len(ids) for _, ids in sources)
+    if not index.is_file() or json.loads(index.read_text())["count"] != count:
+        tfrecords.write_tfrecords(sources, folder, shards=8, encoding=encoding, flow_prior=flow_prior)
+    return index
+
+
+def measure_inference(method: str, size: str, repeats: int) -> dict:
+    """Milliseconds per frame (median) and peak memory of one method at one frame size."""
+    import cv2
+    import imageio_ffmpeg
+    import numpy as np
+
+    from utils import baselines, clips, interpolate
+
+    height, width = SIZES[size]
+    reader = imageio_ffmpeg.read_frames(clips.DEFAULT_CLIPS["bigbuckbunny"]())
+    meta = next(reader)
+    source_width, source_height = meta["size"]
+    wanted = {}
+    for index, raw in enumerate(reader):  # keep only the two frames used, so peak memory is the method's
+        if index in (100, 102):
+            wanted[index] = np.frombuffer(raw, np.uint8).reshape(source_height, source_width, 3)
+        if index == 102:
+            break
+    reader.close()
+    frames = [cv2.resize(wanted[k], (width, height), interpolation=cv2.INTER_CUBIC) for k in (100, 102)]
+    function = {"flow UNet": lambda: interpolate.load_method("model"),
+                "DIS flow": lambda: baselines.dis_interpolate,
+                "minterpolate": lambda: baselines.minterpolate}[method]()
+    function(*frames)  # warm-up: tracing, first allocation
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function(*frames)
+        seconds.append(time.perf_counter() - start)
+    return {"ms_per_frame": 1000 * statistics.median(seconds), "peak_memory_gb": _peak_memory_gb()}
+
+
+def measure_end_to_end(head: str, loss: str, precision: str, jit: bool, steps: int) -> dict:
+    """Wall time of one training-notebook run of the default profile, shortened to ``steps``: pipeline, cache fill, fit."""
+    from utils import data, datasets, training
+
+    start = time.perf_counter()
+    training.configure_precision(precision)
+    settings, filters, depth = _profile_model(head)
+    data_paths = datasets.prepare("data", "default", verbose=False)
+    dataset = data.make_dataset(datasets.training_sources(data_paths), settings.batch_size, settings.crop_size, seed=0,
+                                flow_prior=head == "flow")
+    model = training.build_and_compile(loss, filters, depth, settings.learning_rate, head, jit_compile=jit)
+    history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    return {"seconds": time.perf_counter() - start, "loss": float(history.history["loss"][-1])}
+
+
+CHILDREN = {"training": measure_training, "input": measure_input, "inference": measure_inference,
+            "end_to_end": measure_end_to_end}
+
+
+def run_child(kind: str, **arguments) -> dict:
+    """Runs one measurement in a fresh Python process and returns its result."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "utils.bench", "--child", json.dumps({"kind": kind, **arguments})]
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark {kind} {arguments} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------
+# Sections
+# ----------------------------------------------------------------------------
+def hardware_line() -> str:
+    """The machine in one line: CPU model, cores, GPUs."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    from utils import training
+
+    info = training.hardware_summary()
+    gpus = ", ".join(info["gpus"]) or "no GPU"
+    bf16 = ", AVX-512 BF16" if info["cpu_bfloat16"] else ""
+    return f"{cpu} ({info['cpu_cores']} cores{bf16}), {gpus}; TensorFlow {info['tensorflow']}, Keras {info['keras']}"
+
+
+def mixed_policy() -> str:
+    from utils import training
+
+    policy = training.choose_precision("auto")
+    return policy if policy != "float32" else "mixed_bfloat16"
+
+
+def bench_training(steps: int, log) -> dict:
+    rows = []
+    mixed = mixed_policy()
+    for head in ("flow", "residual"):
+        for crop in (128, 256):
+            baseline = None
+            for precision in ("float32", mixed):
+                for jit in (False, True):
+                    result = run_child("training", head=head, crop=crop, precision=precision, jit=jit, steps=steps)
+                    baseline = baseline or result["samples_per_second"]
+                    row = {"model": head, "crop": crop, "precision": precision, "xla": jit, **result,
+                           "speedup": result["samples_per_second"] / baseline}
+                    rows.append(row)
+                    log(f"training {head} {crop}x{crop} {precision} xla={jit}: "
+                        f"{row['samples_per_second']:.1f} samples/s ({row['speedup']:.2f}x)")
+    return {"rows": rows}
+
+
+def bench_input(steps: int, consumed: float | None, log) -> dict:
+    rows = []
+    for reader in ("png_folder", "tfrecord_png", "tfrecord_raw", "png_folder_cached",
+                   "png_folder+prior", "tfrecord_raw+prior", "png_folder_cached+prior"):
+        result = run_child("input", reader=reader, steps=steps)
+        rows.append({"reader": reader, **result})
+        log(f"input {reader}: {result['triplets_per_second']:.0f} triplets/s")
+    return {"rows": rows, "consumed": consumed}
+
+
+def bench_inference(repeats: int, log) -> dict:
+    rows = []
+    for size in SIZES:
+        for method in ("flow UNet", "DIS flow", "minterpolate"):
+            result = run_child("inference", method=method, size=size, repeats=repeats if size != "3840x2160" else 2)
+            rows.append({"size": size, "method": method, **result})
+            log(f"inference {method} {size}: {result['ms_per_frame']:.0f} ms, {result['peak_memory_gb']:.2f} GB")
+    return {"rows": rows}
+
+
+def bench_end_to_end(steps: int, log, repeats: int = 2) -> dict:
+    """The default profile's four training runs (three losses, the flow head), each ``steps`` long, both ways.
+
+    Each run is repeated ``repeats`` times per setting and the fastest repeat counts.
+    """
+    from utils import pipeline, profiles, training
+
+    settings = profiles.get_profile("default")
+    runs = [(extra.get("output_mode", settings.output_mode), extra["loss"])
+            for notebook, extra in pipeline.plan(["mse", "charbonnier", "ssim"]) if notebook == pipeline.TRAINING_NOTEBOOK]
+    chosen_precision, chosen_jit = training.choose_precision("auto"), training.choose_jit("auto")
+    settings_of = {"baseline": ("float32", False), "chosen": (chosen_precision, chosen_jit)}
+    totals = {label: {"seconds": 0.0, "precision": precision, "xla": jit}
+              for label, (precision, jit) in settings_of.items()}
+    for head, loss in runs:  # baseline and chosen back to back per run, so that slow drifts of the machine cancel
+        best = {label: float("inf") for label in settings_of}
+        for _ in range(repeats):
+            for label, (precision, jit) in settings_of.items():
+                result = run_child("end_to_end", head=head, loss=loss, precision=precision, jit=jit, steps=steps)
+                best[label] = min(best[label], result["seconds"])
+                log(f"end to end {label} ({precision}, XLA {'on' if jit else 'off'}) {head} {loss}: "
+                    f"{result['seconds']:.0f} s")
+        for label in settings_of:  # other processes only ever slow a run down: the fastest repeat is the measure
+            totals[label]["seconds"] += best[label]
+    return {"steps": steps, "repeats": repeats, "runs": [f"{head} {loss}" for head, loss in runs], **totals,
+            "speedup": totals["baseline"]["seconds"] / totals["chosen"]["seconds"]}
+
+
+# ----------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------
+def report(results: dict) -> str:
+    """The Markdown that ``results/benchmarks.md`` holds."""
+    lines = ["# Benchmarks", "", f"Measured by `python -m utils.bench` on {results['hardware']}, {results['date']}.", ""]
+    if "training" in results:
+        lines += ["## Training throughput", "",
+                  "Samples (triplets) per second of `model.fit` on in-memory batches of 16, the default profile's "
+                  "models; speed-up against float32 without XLA at the same crop.", "",
+                  "| model | crop | precision | XLA | samples/s | speed-up |", "|---|---|---|---|---|---|"]
+        for row in results["training"]["rows"]:
+            lines.append(f"| {'flow UNet' if row['model'] == 'flow' else 'UNet (residual)'} | {row['crop']}x{row['crop']} "
+                         f"| {row['precision']} | {'on' if row['xla'] else 'off'} | {row['samples_per_second']:.1f} "
+                         f"| {row['speedup']:.2f}x |")
+        lines.append("")
+    if "input" in results:
+        consumed = results["input"]["consumed"] or {}
+        lines += ["## Input pipeline", "",
+                  "Triplets per second delivered (128x128 crops, batches of 16). Uncached readers read and decode "
+                  "every triplet each time, as with data that does not fit in memory (Vimeo90K); cached is the "
+                  "default profile after its first epoch. The last column divides by what training consumes with the "
+                  "chosen settings: the UNet (residual) for frames only, the flow UNet for frames + prior flows "
+                  + (f"({consumed.get('residual', 0):.1f} and {consumed.get('flow', 0):.1f} samples/s)." if consumed
+                     else "(run the training section for it)."), "",
+                  "| reader | triplets/s | x training's need |", "|---|---|---|"]
+        names = {"png_folder": "PNG folders", "tfrecord_png": "TFRecord, PNG frames", "tfrecord_raw": "TFRecord, raw frames",
+                 "png_folder_cached": "PNG folders, cached (default profile)",
+                 "png_folder+prior": "PNG folders + DIS prior computed on the fly",
+                 "tfrecord_raw+prior": "TFRecord, raw frames + stored prior",
+                 "png_folder_cached+prior": "PNG folders + prior, cached (default profile)"}
+        for row in results["input"]["rows"]:
+            need = consumed.get("flow" if row["reader"].endswith("+prior") else "residual")
+            ratio = f"{row['triplets_per_second'] / need:.1f}x" if need else "-"
+            lines.append(f"| {names[row['reader']]} | {row['triplets_per_second']:.0f} | {ratio} |")
+        lines.append("")
+    if "inference" in results:
+        lines += ["## Inference", "",
+                  "Milliseconds per interpolated frame (median) and the process's peak memory, two Big Buck Bunny "
+                  "frames resized to each size; peak memory is the whole process, TensorFlow included. The flow UNet "
+                  "runs frames above 1024 px in overlapping tiles.", "",
+                  "| frame size | method | ms per frame | peak memory (GB) |", "|---|---|---|---|"]
+        for row in results["inference"]["rows"]:
+            lines.append(f"| {row['size']} | {row['method']} | {row['ms_per_frame']:.0f} | {row['peak_memory_gb']:.2f} |")
+        lines.append("")
+    if "end_to_end" in results:
+        e2e = results["end_to_end"]
+        chosen = e2e["chosen"]
+        lines += ["## End to end", "",
+                  f"The default profile's training runs ({', '.join(e2e['runs'])}), {e2e['steps']} steps each, each "
+                  "from an empty process: data pipeline, cache fill (with the DIS priors of the flow head), model "
+                  f"build, compilation, fit. Each run {e2e.get('repeats', 1)} times per setting, the fastest counted; "
+                  "seconds summed over the runs.", "",
+                  "| settings | seconds | speed-up |", "|---|---|---|",
+                  f"| float32, XLA off | {e2e['baseline']['seconds']:.0f} | 1.00x |",
+                  f"| {chosen['precision']}, XLA {'on' if chosen['xla'] else 'off'} (chosen) | {chosen['seconds']:.0f} "
+                  f"| {e2e['speedup']:.2f}x |", ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="sections to run (default: all)")
+    parser.add_argument("--steps", type=int, default=6, help="training steps per timing (default 6)")
+    parser.add_argument("--end-to-end-steps", type=int, default=300,
+                        help="steps of each end-to-end training run (default 300, half the default profile's)")
+    parser.add_argument("--output", default="results/benchmarks.md", help="Markdown report (default %(default)s)")
+    parser.add_argument("--report", action="store_true",
+                        help="only rewrite the Markdown from the JSON beside it (no measurement)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        request = json.loads(args.child)
+        print(json.dumps(CHILDREN[request.pop("kind")](**request)))
+        return 0
+    from utils import evaluation, paths
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    sections = args.only or list(SECTIONS)
+    output = paths.resolve(args.output)
+    json_path = output.with_suffix(".json")
+    if args.report:
+        text = report(evaluation.load_json(json_path))
+        with paths.atomic_target(output) as temporary:
+            temporary.write_text(text + "\n")
+        print(text)
+        return 0
+    results = evaluation.load_json(json_path) if json_path.is_file() and args.only else {}
+    results.update({"hardware": hardware_line(), "date": time.strftime("%Y-%m-%d")})
+    if "training" in sections:
+        results["training"] = bench_training(args.steps, log)
+    if "input" in sections:
+        consumed = _consumed(results)
+        results["input"] = bench_input(20, consumed, log)
+    if "inference" in sections:
+        results["inference"] = bench_inference(5, log)
+    if "end_to_end" in sections:
+        results["end_to_end"] = bench_end_to_end(args.end_to_end_steps, log)
+    text = report(results)
+    evaluation.save_json(results, json_path)
+    with paths.atomic_target(output) as temporary:
+        temporary.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def _consumed(results: dict) -> dict[str, float] | None:
+    """Samples per second that training consumes at 128x128 with the chosen settings: per head (flow, residual)."""
+    from utils import training
+
+    rows = results.get("training", {}).get("rows", [])
+    precision, jit = training.choose_precision("auto"), training.choose_jit("auto")
+    consumed = {r["model"]: r["samples_per_second"] for r in rows
+                if r["crop"] == 128 and r["precision"] == precision and r["xla"] == jit}
+    return consumed or None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
