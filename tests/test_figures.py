@@ -1,0 +1,72 @@
+"""Figures drawn from data and models: occlusion ground truth, flow colours, the UNet drawing, the flow head's outputs."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from utils import data, figures, synthetic
+from utils import model as model_lib
+
+matplotlib.use("Agg")
+
+
+def square_scene(motion=(8.0, 0.0)):
+    """A grey background and a 10x10 red square moving right by 8 px from t = 0 to t = 1."""
+    background = synthetic.Layer(np.full((40, 60, 3), 0.5, np.float32), np.ones((40, 60), np.float32), (0.0, 0.0),
+                                 (0.0, 0.0))
+    square = synthetic.Layer(np.tile(np.float32([1, 0, 0]), (10, 10, 1)), np.ones((10, 10), np.float32), (20.0, 15.0),
+                             motion)
+    return synthetic.Scene((40, 60), [background, square])
+
+
+def test_visibility_map_knows_what_is_hidden_and_revealed():
+    categories = figures.visibility_map(square_scene())
+    # At t = 0.5 the square covers x = 24..33. Background just left of it (x = 20..23) was under the square in
+    # frame 1 (x = 20..29) and is uncovered in frame 3 (x = 28..37): visible only in frame 3.
+    assert (categories[15:25, 20:24] == 2).all()
+    # Background just right of it (x = 34..37) is visible in frame 1 and covered in frame 3.
+    assert (categories[15:25, 34:38] == 1).all()
+    assert (categories[15:25, 24:34] == 0).all() and (categories[:10] == 0).all()
+    assert (figures.visibility_map(square_scene((0.0, 0.0))) == 0).all()
+
+
+def test_flow_colours_white_when_still_and_hue_by_direction():
+    still = figures.flow_to_colour(np.zeros((4, 4, 2), np.float32), max_magnitude=1.0)
+    assert (still == 255).all()
+    right = figures.flow_to_colour(np.tile(np.float32([3, 0]), (4, 4, 1)), max_magnitude=3.0)[0, 0].astype(int)
+    left = figures.flow_to_colour(np.tile(np.float32([-3, 0]), (4, 4, 1)), max_magnitude=3.0)[0, 0].astype(int)
+    assert np.abs(right - left).sum() > 200  # opposite directions, clearly different colours
+
+
+def test_unet_drawing_reads_the_levels_from_the_model(tmp_path):
+    model = model_lib.build_unet(8, 3, "direct")
+    assert figures.unet_levels(model) == [{"level": 0, "down": 8, "up": 8}, {"level": 1, "down": 16, "up": 16},
+                                          {"level": 2, "down": 32}]
+    figures.unet_figure(model, (64, 96), path=tmp_path / "unet.png")
+    assert (tmp_path / "unet.png").stat().st_size > 5000
+    import keras
+
+    with pytest.raises(ValueError, match="not a UNet"):
+        figures.unet_levels(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
+
+
+def test_untrained_flow_head_outputs_are_the_prior_and_an_even_mask(tmp_path):
+    from utils import baselines
+
+    model = model_lib.build_flow_unet(4, 2)
+    frame1, truth, frame3 = (data.to_uint8(synthetic.render(square_scene(), t)[0]) for t in (0.0, 0.5, 1.0))
+    outputs = figures.flow_head_outputs(model, frame1, frame3)
+    np.testing.assert_allclose(outputs["flows"], baselines.flow_prior(frame1, frame3), atol=1e-5)
+    np.testing.assert_allclose(outputs["mask"], 0.5)
+    figures.flow_mask_figure({"square": (frame1, truth, frame3)}, model, path=tmp_path / "flow.png")
+    assert (tmp_path / "flow.png").stat().st_size > 5000
+    with pytest.raises(ValueError, match="not a flow-guided UNet"):
+        figures.flow_head_outputs(model_lib.build_unet(4, 2, "residual"), frame1, frame3)
+
+
+def test_header_is_four_labelled_panels():
+    frame = np.zeros((40, 60, 3), np.uint8)
+    header = figures.header_image(frame, frame, data.to_float(frame), width=60)
+    assert header.dtype == np.uint8 and header.shape[1] >= 4 * 60
