@@ -55,3 +55,10 @@ def test_readme_figures_exist():
     for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
         if not target.startswith("http"):
             assert (ROOT / target).is_file(), target
+
+
+def test_readme_benchmarks_are_the_committed_ones():
+    block = re.search(r"<!-- benchmarks:.*?-->\n(.*?)\n<!-- end benchmarks -->", README, re.S).group(1)
+    committed = (ROOT / "results" / "benchmarks.md").read_text()
+    rows = [line for line in block.splitlines() if line.startswith("| ")]
+    assert rows and rows == [line for line in committed.splitlines() if line.startswith("| ")]
