@@ -128,8 +128,6 @@ def minterpolate_filter(fps: str | float) -> str:
     return f"format=yuv444p,minterpolate=fps={fps}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:scd=none,format=rgb24"
 
 
-MINTERPOLATE_FILTER = minterpolate_filter(2)
-
 
 def ffmpeg_executable() -> str:
     """Path of the ffmpeg binary that imageio-ffmpeg ships (no system ffmpeg needed)."""
@@ -141,8 +139,8 @@ def ffmpeg_executable() -> str:
 def minterpolate(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
     """Middle frame from ffmpeg's ``minterpolate`` filter (motion-compensated, ``mi_mode=mci``).
 
-    The two frames are piped to ffmpeg as a 1 fps raw video and read back at 2 fps; the frame
-    at t = 0.5 is the answer. Colours go through YUV 4:4:4 (no chroma subsampling) and ffmpeg's own
+    The two frames go through :func:`minterpolate_video` at twice the rate; the frame at t = 0.5 is
+    the answer. Colours go through YUV 4:4:4 (no chroma subsampling) and ffmpeg's own
     scene-cut detection is off (``scd=none``), so this is the filter at its best on a single pair.
 
     Args:
@@ -155,19 +153,7 @@ def minterpolate(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
         RuntimeError: if ffmpeg fails (its message is included).
     """
     _check_pair(frame1, frame3, "minterpolate")
-    height, width = frame1.shape[:2]
-    # minterpolate emits nothing past the last-but-one input frame: repeat frame 3 once.
-    raw = b"".join(np.ascontiguousarray(f).tobytes() for f in (frame1, frame3, frame3))
-    command = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-               "-s", f"{width}x{height}", "-r", "1", "-i", "-", "-vf", MINTERPOLATE_FILTER,
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    result = subprocess.run(command, input=raw, capture_output=True, check=False)
-    frame_bytes = width * height * 3
-    if result.returncode != 0 or len(result.stdout) < 2 * frame_bytes:
-        raise RuntimeError(f"ffmpeg minterpolate failed on a {width}x{height} pair: "
-                           f"{result.stderr.decode(errors='replace').strip() or 'no output'}")
-    middle = np.frombuffer(result.stdout[frame_bytes:2 * frame_bytes], np.uint8).reshape(height, width, 3)
-    return data.to_float(middle)
+    return data.to_float(minterpolate_video([frame1, frame3], 2)[1])
 
 
 def minterpolate_video(frames: list[np.ndarray], factor: int = 2) -> list[np.ndarray]:

@@ -41,8 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import data, paths
-
-DEFAULT_CHECKPOINT = "results/models/flow_charbonnier.keras"
+from utils.evaluate import DEFAULT_CHECKPOINT
 FACTORS = (2, 4, 8)
 MAX_LEVELS = 6  # --times are multiples of 1 / 2**MAX_LEVELS
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -76,7 +75,7 @@ def tile_spans(length: int, tile: int, overlap: int, align: int = 1) -> list[tup
         return [(0, length)]
     if overlap + align >= tile:
         raise ValueError(f"overlap ({overlap}) plus align ({align}) must be smaller than tile ({tile}).")
-    count = math.ceil((length - overlap - align) / (tile - overlap - align)) if length > tile else 1
+    count = math.ceil((length - overlap - align) / (tile - overlap - align))
     # Spread the tiles evenly, then move each start back onto the alignment grid.
     starts = [round(i * (length - tile) / (count - 1)) // align * align for i in range(count)]
     return [(start, length if i == count - 1 else start + tile) for i, start in enumerate(starts)]
@@ -296,22 +295,22 @@ def drop_and_rebuild(frames: Sequence[np.ndarray],
 
 
 def scores_table(scores: dict[str, dict[str, dict[str, Sequence[float]]]]) -> str:
-    """Markdown table of mean PSNR / SSIM: one row per method, one column per clip, and the mean over clips.
+    """Markdown table of mean PSNR / SSIM (:func:`utils.evaluation.results_table`): a row per method, a column per clip.
 
     Args:
-        scores: clip -> method -> {"psnr": [...], "ssim": [...]} (per rebuilt frame).
+        scores: clip -> method -> {"psnr": [...], "ssim": [...]} (per rebuilt frame); the last column
+            is the mean over every rebuilt frame.
     """
-    clip_names = list(scores)
-    methods = list(next(iter(scores.values())))
-    header = "| method | " + " | ".join(f"{c} PSNR / SSIM" for c in clip_names) + " | mean PSNR / SSIM |"
-    lines = [header, "|" + "---|" * (len(clip_names) + 2)]
-    for method in methods:
-        means = [(float(np.mean(scores[c][method]["psnr"])), float(np.mean(scores[c][method]["ssim"])))
-                 for c in clip_names]
-        cells = [f"{p:.2f} / {s:.4f}" for p, s in means]
-        overall = f"{np.mean([p for p, _ in means]):.2f} / {np.mean([s for _, s in means]):.4f}"
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {overall} |")
-    return "\n".join(lines)
+    from utils import evaluation
+
+    methods = {}
+    for method in next(iter(scores.values())):
+        per_clip = {clip: scores[clip][method] for clip in scores}
+        methods[method] = {key: float(np.mean([v for values in per_clip.values() for v in values[key]]))
+                           for key in ("psnr", "ssim")}
+        methods[method]["groups"] = {clip: {key: float(np.mean(values[key])) for key in ("psnr", "ssim")}
+                                     for clip, values in per_clip.items()}
+    return evaluation.results_table({"methods": methods})
 
 
 def reduce_frame_rate(source: str | Path, output: str | Path, keep_every: int = 2, last_seconds: float | None = None,
@@ -371,8 +370,11 @@ def folder_frames(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
 
 
-def open_source(path: str | Path, fps: float | None = None) -> Source:
+def open_source(path: str | Path, fps: float | None = None, exact_count: bool = False) -> Source:
     """Inspects a video file or a folder of frames.
+
+    For a video, ``frame_count`` comes from the container's duration and frame rate (what the progress bar
+    needs) unless ``exact_count``, which decodes the whole file once more to count its frames.
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
@@ -398,7 +400,8 @@ def open_source(path: str | Path, fps: float | None = None) -> Source:
         reader = imageio_ffmpeg.read_frames(str(path))
         meta = next(reader)
         reader.close()
-        count, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+        count = (imageio_ffmpeg.count_frames_and_secs(str(path))[0] if exact_count
+                 else round(float(meta["duration"]) * float(meta["fps"])))
     except (RuntimeError, OSError, StopIteration) as error:
         raise InputError(f"Cannot read {path} as a video: expected a file ffmpeg can decode "
                          f"({str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__}).") from error
@@ -547,13 +550,23 @@ def convert_video(source: Source, output: str | Path, method: Method, factor: in
         else:
             target = workspace / f"video{output.suffix}"
             writer = VideoWriter(target, source.size, source.fps * factor)
-        for frame in upsample_frames(method, read_source(source), factor, on_cut=cuts.append):
+        frames_read = 0
+
+        def counted(frames):
+            nonlocal frames_read
+            for frame in frames:
+                frames_read += 1
+                yield frame
+
+        for frame in upsample_frames(method, counted(read_source(source)), factor, on_cut=cuts.append):
             if folder:
                 data.write_image(target / f"{written:06d}.png", frame)
             else:
                 writer.write(frame)
             written += 1
             bar.update(1)
+        if frames_read < 2:
+            raise InputError(f"{source.path} has {frames_read} frame(s); interpolation needs at least two.")
         if writer is not None:
             writer.close()
             writer = None
@@ -571,7 +584,7 @@ def convert_video(source: Source, output: str | Path, method: Method, factor: in
         bar.close()
         shutil.rmtree(workspace, ignore_errors=True)
     return {"input": paths.display(source.path), "output": paths.display(output),
-            "input_frames": source.frame_count, "output_frames": written,
+            "input_frames": frames_read, "output_frames": written,
             "input_fps": source.fps, "output_fps": source.fps * factor,
             "scene_cuts": cuts, "audio_copied": audio, "seconds": round(time.perf_counter() - start, 2)}
 
