@@ -46,7 +46,7 @@ evaluate: install  ## the README's results table: every shipped model and baseli
 	$(BIN)/python -m utils.evaluate --data-root data/default/clips --checkpoint results/models/flow_charbonnier.keras \
 		results/models/mse.keras results/models/charbonnier.keras results/models/ssim.keras --output results/evaluation.json
 
-bench: install  ## speed and memory of training, input pipelines and inference (about 50 minutes on a 2-core CPU)
+bench: install  ## speed and memory of training, input pipelines and inference (about 90 minutes on a 2-core CPU)
 	$(BIN)/python -m utils.bench
 
 clean:

@@ -51,6 +51,18 @@ def test_warp_gradients_flow_to_image_and_flow():
     assert float(tf.reduce_sum(image_gradient)) == pytest.approx(1.0, rel=1e-4)  # weights sum to one
 
 
+def test_warp_gradients_equal_finite_differences():
+    """The hand-written gradient (image and flow) against numerical differentiation, in float64 positions."""
+    rng = np.random.default_rng(4)
+    image = tf.constant(rng.random((2, 6, 7, 3)), tf.float32)
+    # flows away from whole pixels (bilinear weights are not differentiable there) and some past the edges
+    flow = tf.constant(rng.uniform(-3, 3, (2, 6, 7, 2)).round() + rng.uniform(0.2, 0.8, (2, 6, 7, 2)), tf.float32)
+    theoretical, numerical = tf.test.compute_gradient(warp.backward_warp, [image, flow], delta=1e-2)
+    for ours, reference in zip(theoretical, numerical):
+        assert np.abs(ours).max() > 0.1
+        np.testing.assert_allclose(ours, reference, atol=2e-3)
+
+
 def test_gradient_descent_on_the_flow_finds_the_shift():
     target_image = _texture(32, 32, seed=5).astype(np.float32)[None] / 255.0
     shifted = np.roll(target_image, 2, axis=2)  # content moved 2 px right: sampling at x + 2 undoes it
