@@ -90,3 +90,12 @@ def test_training_child_measures_wall_and_cpu_time():
     result = bench.run_child("training", head="residual", crop=32, precision="float32", jit=False, steps=1, batch=2)
     assert result["samples_per_second"] > 0 and result["cpu_ms_per_sample"] > 0
     assert 0 < result["cores"] <= (__import__("os").cpu_count() or 1) + 0.5
+
+
+def test_end_to_end_totals_take_each_runs_best_repeat():
+    per_run = [{"run": "a", "setting": "chosen", "seconds": 10.0, "cpu_seconds": 19.0},
+               {"run": "a", "setting": "chosen", "seconds": 14.0, "cpu_seconds": 18.0},  # stalled, less CPU
+               {"run": "b", "setting": "chosen", "seconds": 5.0, "cpu_seconds": 9.0},
+               {"run": "a", "setting": "baseline", "seconds": 99.0, "cpu_seconds": 99.0}]
+    assert bench.end_to_end_totals(per_run, "chosen") == {"seconds": 15.0, "cpu_seconds": 27.0}
+    assert bench.end_to_end_totals(per_run, "baseline") == {"seconds": 99.0, "cpu_seconds": 99.0}

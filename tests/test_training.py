@@ -123,3 +123,11 @@ def test_display_paths_are_repository_relative(tmp_path):
 
     assert paths.display(paths.repo_root() / "results" / "models" / "mse.keras") == "results/models/mse.keras"
     assert paths.display(tmp_path / "elsewhere.keras") == str((tmp_path / "elsewhere.keras").resolve())
+
+
+def test_cpu_model_and_bfloat16_from_cpuinfo():
+    cpuinfo = "processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu avx512f avx512_bf16\n"
+    assert training.cpu_model(cpuinfo) == "AMD EPYC 9R14"
+    assert training.cpu_has_bfloat16(cpuinfo)
+    assert not training.cpu_has_bfloat16("flags\t\t: fpu avx2\n")
+    assert training.cpu_model("") != ""  # falls back to what the platform module knows

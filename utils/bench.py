@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -107,27 +106,27 @@ def measure_input(reader: str, steps: int) -> dict:
     sources = datasets.training_sources(data_paths)
     flow_prior = reader.endswith("+prior")
     kind = reader.removesuffix("+prior")
+    count = sum(len(ids) for _, ids in sources)
     warmup = 3
     if kind in ("png_folder", "png_folder_cached"):
         cached = kind == "png_folder_cached"
         dataset = data.make_dataset(sources, settings.batch_size, settings.crop_size, cache=cached, seed=0,
                                     flow_prior=flow_prior)
         if cached:  # one full pass fills the cache; measure the epochs after it, as training sees them
-            warmup = sum(len(ids) for _, ids in sources) // settings.batch_size + 2
+            warmup = count // settings.batch_size + 2
     else:
-        index = _bench_records(sources, kind.removeprefix("tfrecord_"), flow_prior)
+        index = _bench_records(sources, count, kind.removeprefix("tfrecord_"), flow_prior)
         dataset = tfrecords.tfrecord_dataset(index, settings.batch_size, settings.crop_size, cache=False, seed=0,
                                              flow_prior=flow_prior)
     return {"triplets_per_second": data.measure_throughput(dataset, batches=steps, warmup=warmup)}
 
 
-def _bench_records(sources, encoding: str, flow_prior: bool) -> Path:
+def _bench_records(sources, count: int, encoding: str, flow_prior: bool) -> Path:
     """TFRecord shards of the default training data under build/bench (written once, then reused)."""
     from utils import paths, tfrecords
 
     folder = paths.resolve("build/bench") / f"tfrecords_{encoding}{'_prior' if flow_prior else ''}"
     index = folder / tfrecords.INDEX_NAME
-    count = sum(len(ids) for _, ids in sources)
     if not index.is_file() or json.loads(index.read_text())["count"] != count:
         tfrecords.write_tfrecords(sources, folder, shards=8, encoding=encoding, flow_prior=flow_prior)
     return index
@@ -166,7 +165,7 @@ def measure_inference(method: str, size: str, repeats: int) -> dict:
 
 
 def measure_end_to_end(head: str, loss: str, precision: str, jit: bool, steps: int) -> dict:
-    """Wall time of one training-notebook run of the default profile, shortened to ``steps``: pipeline, cache fill, fit."""
+    """Wall and CPU time of one default-profile training run of ``steps`` steps: pipeline, cache fill, build, fit."""
     from utils import data, datasets, training
 
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -200,18 +199,12 @@ def run_child(kind: str, **arguments) -> dict:
 # ----------------------------------------------------------------------------
 def hardware_line() -> str:
     """The machine in one line: CPU model, cores, GPUs."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     from utils import training
 
     info = training.hardware_summary()
     gpus = ", ".join(info["gpus"]) or "no GPU"
     bf16 = ", AVX-512 BF16" if info["cpu_bfloat16"] else ""
-    return f"{cpu} ({info['cpu_cores']} cores{bf16}), {gpus}; TensorFlow {info['tensorflow']}, Keras {info['keras']}"
+    return f"{info['cpu']} ({info['cpu_cores']} cores{bf16}), {gpus}; TensorFlow {info['tensorflow']}, Keras {info['keras']}"
 
 
 def mixed_policy() -> str:
@@ -276,24 +269,30 @@ def bench_end_to_end(steps: int | None, log, repeats: int = 2) -> dict:
     chosen_precision, chosen_jit = training.choose_precision("auto"), training.choose_jit("auto")
     settings_of = {"baseline": ("float32", False), "chosen": (chosen_precision, chosen_jit)}
     per_run = []
-    totals = {label: {"seconds": 0.0, "cpu_seconds": 0.0, "precision": precision, "xla": jit}
-              for label, (precision, jit) in settings_of.items()}
     for head, loss in runs:  # baseline and chosen back to back per run, so that slow drifts of the machine cancel
-        best = {label: {"seconds": float("inf"), "cpu_seconds": float("inf")} for label in settings_of}
         for _ in range(repeats):
             for label, (precision, jit) in settings_of.items():
                 result = run_child("end_to_end", head=head, loss=loss, precision=precision, jit=jit, steps=steps)
                 per_run.append({"run": f"{head} {loss}", "setting": label, **result})
-                for key in best[label]:
-                    best[label][key] = min(best[label][key], result[key])
                 log(f"end to end {label} ({precision}, XLA {'on' if jit else 'off'}) {head} {loss}: "
                     f"{result['seconds']:.0f} s, {result['cpu_seconds']:.0f} CPU s")
-        for label in settings_of:  # other processes only ever slow a run down: the fastest repeat is the measure
-            for key in best[label]:
-                totals[label][key] += best[label][key]
+    totals = {label: {"precision": precision, "xla": jit, **end_to_end_totals(per_run, label)}
+              for label, (precision, jit) in settings_of.items()}
     return {"steps": steps, "repeats": repeats, "runs": [f"{head} {loss}" for head, loss in runs], **totals,
             "speedup": totals["baseline"]["seconds"] / totals["chosen"]["seconds"],
             "cpu_speedup": totals["baseline"]["cpu_seconds"] / totals["chosen"]["cpu_seconds"], "per_run": per_run}
+
+
+def end_to_end_totals(per_run: list[dict], setting: str) -> dict:
+    """Seconds and CPU seconds of one setting summed over the runs, each run's best repeat counted.
+
+    Other processes only ever slow a run down, so the fastest wall time and the smallest CPU time of
+    a run's repeats are its measure.
+    """
+    runs = {row["run"] for row in per_run if row["setting"] == setting}
+    return {key: sum(min(row[key] for row in per_run if row["run"] == run and row["setting"] == setting)
+                     for run in runs)
+            for key in ("seconds", "cpu_seconds")}
 
 
 # ----------------------------------------------------------------------------

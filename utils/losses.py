@@ -85,7 +85,6 @@ def ssim(y_true, y_pred):
     """
     x = tf.cast(y_true, tf.float32)
     y = tf.cast(y_pred, tf.float32)
-    channels = x.shape[-1] or 3
     # Moments of the values minus each image's mean (per channel): the same SSIM, without the float32
     # cancellation of E[x^2] - E[x]^2 on flat regions (exact 0 variance on a flat image).
     offset_x = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
@@ -94,7 +93,7 @@ def ssim(y_true, y_pred):
     stack = tf.concat([x, y, x * x, y * y, x * y], axis=-1)
     window = tf.constant(_gaussian_window())
     for kernel_shape in ((1, SSIM_WINDOW), (SSIM_WINDOW, 1)):
-        kernel = tf.tile(tf.reshape(window, (*kernel_shape, 1, 1)), [1, 1, 5 * channels, 1])
+        kernel = tf.tile(tf.reshape(window, (*kernel_shape, 1, 1)), [1, 1, tf.shape(stack)[-1], 1])
         stack = tf.nn.depthwise_conv2d(stack, kernel, strides=[1, 1, 1, 1], padding="VALID")
     mean_x, mean_y, mean_xx, mean_yy, mean_xy = tf.split(stack, 5, axis=-1)
     variance_x = mean_xx - mean_x * mean_x

@@ -26,13 +26,25 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # ----------------------------------------------------------------------------
 # Hardware
 # ----------------------------------------------------------------------------
-def cpu_has_bfloat16() -> bool:
-    """True when the CPU has native bfloat16 arithmetic (AVX-512 BF16 or AMX)."""
+def _cpuinfo() -> str:
+    """The text of ``/proc/cpuinfo`` ("" where there is none, e.g. macOS or Windows)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
+        return ""
+
+
+def cpu_has_bfloat16(cpuinfo: str | None = None) -> bool:
+    """True when the CPU has native bfloat16 arithmetic (AVX-512 BF16 or AMX)."""
+    flags = _cpuinfo() if cpuinfo is None else cpuinfo
     return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what :mod:`platform` knows."""
+    text = _cpuinfo() if cpuinfo is None else cpuinfo
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def hardware_summary() -> dict:
@@ -42,10 +54,11 @@ def hardware_summary() -> dict:
     for gpu in gpus:
         details = tf.config.experimental.get_device_details(gpu)
         names.append(details.get("device_name", gpu.name))
+    cpuinfo = _cpuinfo()
     return {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(cpuinfo),
         "cpu_cores": os.cpu_count(),
-        "cpu_bfloat16": cpu_has_bfloat16(),
+        "cpu_bfloat16": cpu_has_bfloat16(cpuinfo),
         "gpus": names,
         "tpu": bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME")),
         "tensorflow": tf.__version__,
