@@ -116,7 +116,8 @@ def test_untrained_flow_unet_is_the_dis_baseline():
     np.testing.assert_allclose(model_lib.interpolate(flow_model, frame1, frame3),
                                baselines.dis_interpolate(frame1, frame3), atol=1e-5)
     plain_blend = model_lib.build_flow_unet(4, 3, residual=False, mask_gain=1.0)
-    assert "residual" not in [layer.name for layer in plain_blend.layers]
+    assert plain_blend.get_layer("heads").filters == 5 and flow_model.get_layer("heads").filters == 8
+    assert plain_blend.get_layer("blend").head_names() == ["flow_update", "mask_logit"]
     np.testing.assert_allclose(model_lib.interpolate(plain_blend, frame1, frame3),
                                baselines.dis_interpolate(frame1, frame3), atol=1e-5)
 

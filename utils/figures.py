@@ -154,7 +154,10 @@ def unet_figure(model, frame_size: tuple[int, int] = (256, 448), path=None):
     top_y = (depth - 1) * gap
     axis.text(left_x + box_width / 2, top_y + box_height + 0.35, f"input: {head}\n({channels} channels)",
               ha="center", fontsize=9)
-    outputs = ", ".join(layer.name for layer in model.layers if layer.name in ("flow_update", "mask_logit", "residual"))
+    from utils import model as model_lib
+
+    blend = next((layer for layer in model.layers if isinstance(layer, model_lib.FlowBlend)), None)
+    outputs = ", ".join(blend.head_names()) if blend is not None else ""
     output_text = f"heads: {outputs}\n-> warp + blend -> RGB" if outputs else "conv1x1 -> RGB"
     axis.text(right_x + box_width / 2, top_y + box_height + 0.35, output_text, ha="center", fontsize=9)
     axis.text(4.2, top_y + box_height + 0.15, "skip connections (concatenate)", ha="center", fontsize=8, color="grey")
@@ -207,17 +210,19 @@ def flow_head_outputs(model, frame1: np.ndarray, frame3: np.ndarray) -> dict[str
         ValueError: for a model without the flow head.
     """
     import keras
+    import tensorflow as tf
 
     from utils import model as model_lib
 
-    names = {layer.name for layer in model.layers}
-    if "flow_update" not in names:
-        raise ValueError(f"{model.name} is not a flow-guided UNet (no flow_update layer).")
-    mask_layer = "mask_gain" if "mask_gain" in names else "mask_logit"
-    probe = keras.Model(model.inputs[0], [model.get_layer("flow_update").output, model.get_layer(mask_layer).output,
-                                       model.output])
+    blend = next((layer for layer in model.layers if isinstance(layer, model_lib.FlowBlend)), None)
+    if blend is None:
+        raise ValueError(f"{model.name} is not a flow-guided UNet (no FlowBlend layer).")
+    probe = keras.Model(model.inputs[0], [model.get_layer("heads").output, model.output])
     inputs = model_lib.model_inputs(frame1, frame3, 10)
-    update, logit, prediction = (np.asarray(x, np.float32)[0] for x in probe(inputs, training=False))
+    heads, prediction = probe(inputs, training=False)
+    parts = blend.split_heads(tf.cast(heads, tf.float32))
+    update, logit = (np.asarray(parts[name], np.float32)[0] for name in ("flow_update", "mask_logit"))
+    prediction = np.asarray(prediction, np.float32)[0]
     height, width = frame1.shape[:2]
     prior = inputs[0, ..., 6:10]
     flows = prior + model_lib.FLOW_SCALE * update[:height, :width]
