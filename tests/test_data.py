@@ -128,6 +128,29 @@ def test_temporal_reversal_happens():
     assert firsts == {0, 2}
 
 
+def test_float16_flows_follow_flips_in_their_own_dtype():
+    """The TFRecord reader keeps stored priors in float16 until batching: the flips must work in that dtype."""
+    frames = tf.zeros((3, 8, 8, 3), tf.uint8)
+    flows = tf.constant(np.tile([1.0, 2.0, 3.0, 4.0], (8, 8, 1)), tf.float16)
+    seen = set()
+    for _ in range(40):
+        _, cropped = data.augment_triplet(frames, (8, 8), flows)
+        assert cropped.dtype == tf.float16
+        seen.add(tuple(cropped[0, 0].numpy().tolist()))
+    # horizontal flip negates u, vertical flip v, reversal swaps the two flows: all 8 combinations appear
+    assert len(seen) == 8 and all(sorted(map(abs, values)) == [1, 2, 3, 4] for values in seen)
+    inputs, _ = data.split_inputs(tf.zeros((1, 3, 8, 8, 3), tf.uint8), tf.cast(flows, tf.float16)[None])
+    assert inputs.dtype == tf.float32
+
+
+def test_pipelines_run_without_the_autotune_thread(vimeo_root):
+    sources = [(vimeo_root, data.read_triplet_list(vimeo_root, "train"))]
+    assert data.make_dataset(sources, 2, (16, 16)).options().autotune.enabled is False
+    assert data.make_dataset(sources, 2, (16, 16), autotune=True).options().autotune.enabled is True
+    validation = data.make_dataset([(vimeo_root, data.read_triplet_list(vimeo_root, "test"))], 2, training=False)
+    assert validation.options().autotune.enabled is False
+
+
 def test_validation_dataset_keeps_whole_frames(vimeo_root):
     dataset = data.make_dataset([(vimeo_root, data.read_triplet_list(vimeo_root, "test"))], 2, training=False)
     batches = list(dataset)

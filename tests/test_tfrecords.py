@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from utils import baselines, data, tfrecords
 
@@ -42,8 +43,10 @@ def test_prior_flows_are_stored_once_and_follow_the_crops(vimeo_root, train_ids,
     inputs, _ = next(iter(tfrecords.tfrecord_dataset(index, batch_size=1, training=False)))
     frame1, _, frame3 = data.load_triplet(vimeo_root, train_ids[0])
     np.testing.assert_allclose(inputs[0, ..., 6:].numpy(), baselines.flow_prior(frame1, frame3), atol=0.02, rtol=1e-3)
-    batch, target = next(iter(tfrecords.tfrecord_dataset(index, batch_size=4, crop_size=(32, 40), seed=0)))
-    assert batch.shape == (4, 32, 40, 10) and target.shape == (4, 32, 40, 3)
+    dataset = tfrecords.tfrecord_dataset(index, batch_size=4, crop_size=(32, 40), seed=0)
+    batch, target = next(iter(dataset))
+    assert batch.shape == (4, 32, 40, 10) and target.shape == (4, 32, 40, 3) and batch.dtype == tf.float32
+    assert dataset.options().autotune.enabled is False
 
 
 def test_bad_requests_get_clear_errors(vimeo_root, train_ids, tmp_path):

@@ -202,8 +202,8 @@ def augment_triplet(frames, crop_size: tuple[int, int], flows=None):
     Args:
         frames: ``uint8`` or float tensor (3, height, width, 3).
         crop_size: (height, width) of the crop; frames must be at least that large.
-        flows: optional prior flows (height, width, 4) = (``F_t->1``, ``F_t->3``); they are cropped
-            with the frames, their components negated by the flips and swapped by the reversal.
+        flows: optional prior flows (height, width, 4) = (``F_t->1``, ``F_t->3``), any float dtype (kept);
+            they are cropped with the frames, their components negated by the flips and swapped by the reversal.
 
     Returns:
         The augmented tensor (3, crop_height, crop_width, 3), or ``(frames, flows)`` when flows are given.
@@ -223,8 +223,8 @@ def augment_triplet(frames, crop_size: tuple[int, int], flows=None):
                                 (crop_size[0], crop_size[1], 4))
         with_flows = True
     coins = tf.random.uniform((3,)) < 0.5
-    horizontal = tf.constant([-1.0, 1.0, -1.0, 1.0])
-    vertical = tf.constant([1.0, -1.0, 1.0, -1.0])
+    horizontal = tf.constant([-1.0, 1.0, -1.0, 1.0], flows.dtype)
+    vertical = tf.constant([1.0, -1.0, 1.0, -1.0], flows.dtype)
     crop, flows = tf.cond(coins[0], lambda: (tf.reverse(crop, axis=[2]), tf.reverse(flows, axis=[1]) * horizontal),
                           lambda: (crop, flows))  # horizontal flip: u changes sign
     crop, flows = tf.cond(coins[1], lambda: (tf.reverse(crop, axis=[1]), tf.reverse(flows, axis=[0]) * vertical),
@@ -258,6 +258,7 @@ def make_dataset(
     shuffle_buffer: int = 2048,
     seed: int | None = None,
     flow_prior: bool = False,
+    autotune: bool = False,
 ):
     """Builds a ``tf.data`` pipeline of ``(frame1 ++ frame3, frame2)`` batches.
 
@@ -273,6 +274,7 @@ def make_dataset(
         flow_prior: add the DIS prior flows as 4 more input channels (the flow head's input); they
             are computed once per triplet on the whole frames, cached with them, and follow every crop,
             flip and reversal.
+        autotune: tf.data's model-based autotuner, off by default (see :func:`pipeline_options`).
 
     Returns:
         A ``tf.data.Dataset`` yielding ``(inputs, target)`` with inputs (batch, H, W, 6), or 10 with
@@ -293,17 +295,41 @@ def make_dataset(
         dataset = dataset.map(_prior_flows, num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(lambda frames: (frames,), num_parallel_calls=tf.data.AUTOTUNE)
-    return finish_dataset(dataset, len(paths), batch_size, crop_size, training, cache, shuffle_buffer, seed)
+    return finish_dataset(dataset, len(paths), batch_size, crop_size, training, cache, shuffle_buffer, seed, autotune)
+
+
+def pipeline_options(autotune: bool = False):
+    """``tf.data.Options`` for every pipeline of this repository: the model-based autotuner off by default.
+
+    With the autotuner on, tf.data runs an optimisation thread that wakes after 10, 30, 70, 150, ... ms
+    (its sleep doubles up to 60 s), and destroying the iterator, which ``model.fit`` does when it
+    returns, waits for that thread's next wake-up: measured here (TensorFlow 2.21, 2 CPU cores), half of
+    the 10-step ``fit`` calls took 2.55 s instead of 1.4 s, and a 600-step run's ``fit`` returned at
+    81.9, 141.9 or 201.9 s after its first step, whatever the training itself took. Without it,
+    ``AUTOTUNE`` parallelism means one call per core and ``prefetch(AUTOTUNE)`` still sizes its buffer
+    on the fly; the input benchmark (``python -m utils.bench --only input``) measures the readers so.
+
+    Args:
+        autotune: turn the model-based autotuner back on (many-core hosts whose input pipeline is the
+            bottleneck may gain from its tuning; each ``fit`` then may end up to a minute late).
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = autotune
+    return options
 
 
 def finish_dataset(dataset, count: int, batch_size: int, crop_size: tuple[int, int] | None = None,
-                   training: bool = True, cache: bool = True, shuffle_buffer: int = 2048, seed: int | None = None):
+                   training: bool = True, cache: bool = True, shuffle_buffer: int = 2048, seed: int | None = None,
+                   autotune: bool = False):
     """The steps every reader shares: cache, shuffle and repeat, augment, batch, split into (inputs, target), prefetch.
 
     Args:
         dataset: a ``tf.data.Dataset`` of ``(frames,)`` or ``(frames, flows)`` tuples, frames ``uint8``
             (3, H, W, 3), flows (H, W, 4).
         count: number of triplets in ``dataset`` (bounds the shuffle buffer).
+        autotune: the model-based autotuner (:func:`pipeline_options`).
         Other arguments: as in :func:`make_dataset`.
     """
     import tensorflow as tf
@@ -320,7 +346,7 @@ def finish_dataset(dataset, count: int, batch_size: int, crop_size: tuple[int, i
                               num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=training)
     dataset = dataset.map(split_inputs, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(pipeline_options(autotune))
 
 
 def _as_tuple(value):

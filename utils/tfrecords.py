@@ -168,15 +168,17 @@ def _parse(encoding: str, flow_prior: bool):
         frames = tf.stack(frames)
         if not flow_prior:
             return (frames,)
+        # Kept in float16 until the batch of crops is split into inputs (data.split_inputs casts): cast here,
+        # the whole frame's flows would be converted, not only the crop's.
         prior = tf.reshape(tf.io.decode_raw(example["prior"], tf.float16), [height, width, 4])
-        return frames, tf.cast(prior, tf.float32)
+        return frames, prior
 
     return parse
 
 
 def tfrecord_dataset(index_path: str | Path, batch_size: int, crop_size: tuple[int, int] | None = None,
                      training: bool = True, cache: bool = False, shuffle_buffer: int = 2048, seed: int | None = None,
-                     flow_prior: bool | None = None):
+                     flow_prior: bool | None = None, autotune: bool = False):
     """Streams TFRecord shards into the same ``(inputs, target)`` batches as :func:`utils.data.make_dataset`.
 
     Shards are read by parallel interleave (shuffled shard order for training), records parsed and
@@ -188,6 +190,7 @@ def tfrecord_dataset(index_path: str | Path, batch_size: int, crop_size: tuple[i
         batch_size, crop_size, training, shuffle_buffer, seed: as in :func:`utils.data.make_dataset`.
         cache: keep decoded triplets in memory after the first pass (only when they fit).
         flow_prior: add the stored prior flows to the inputs (default: when the shards hold them).
+        autotune: tf.data's model-based autotuner, off by default (see :func:`utils.data.pipeline_options`).
 
     Raises:
         ValueError: when ``flow_prior`` is asked of shards written without it.
@@ -208,7 +211,8 @@ def tfrecord_dataset(index_path: str | Path, batch_size: int, crop_size: tuple[i
                                num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
     dataset = dataset.map(_parse(index["encoding"], flow_prior), num_parallel_calls=tf.data.AUTOTUNE,
                           deterministic=not training)
-    return data.finish_dataset(dataset, index["count"], batch_size, crop_size, training, cache, shuffle_buffer, seed)
+    return data.finish_dataset(dataset, index["count"], batch_size, crop_size, training, cache, shuffle_buffer, seed,
+                               autotune)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
