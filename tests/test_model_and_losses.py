@@ -45,6 +45,25 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_allclose(loaded(inputs), model(inputs), atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype,tolerance", [(tf.float32, 1e-6), (tf.bfloat16, 2e-2)])
+def test_upsampling_equals_bilinear_resize_with_its_gradient(dtype, tolerance):
+    """Upsample2x (16-bit inputs read as they are, gradient computed in float32) against tf.image.resize in float32."""
+    images = tf.random.stateless_uniform((2, 5, 7, 3), (1, 2))
+    weights = tf.random.stateless_uniform((2, 10, 14, 3), (3, 4))
+
+    def loss_and_gradient(function, x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.cast(function(x), tf.float32) * weights)
+        return loss, tape.gradient(loss, x)
+
+    reference = loss_and_gradient(lambda x: tf.image.resize(x, (10, 14), method="bilinear"), images)
+    ours = loss_and_gradient(model_lib.Upsample2x(), tf.cast(images, dtype))
+    assert ours[1].dtype == dtype
+    np.testing.assert_allclose(float(ours[0]), float(reference[0]), rtol=tolerance)
+    np.testing.assert_allclose(tf.cast(ours[1], tf.float32).numpy(), reference[1].numpy(), atol=tolerance)
+
+
 def test_interpolate_checks_sizes():
     method = model_lib.as_method(model_lib.build_unet(4, 2, "residual"))
     frame = np.zeros((10, 12, 3), np.uint8)

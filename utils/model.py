@@ -69,10 +69,28 @@ class Upsample2x(keras.layers.Layer):
     """Bilinear 2x upsampling that works with unknown height and width (any frame size)."""
 
     def call(self, inputs):
-        size = tf.shape(inputs)[1:3] * 2
-        # Resized in float32: XLA refuses the bfloat16/float16 gradient of a bilinear resize ("mixed
-        # precision is disallowed"), so jit_compile with mixed precision needs this cast.
-        return tf.cast(tf.image.resize(tf.cast(inputs, tf.float32), size, method="bilinear"), inputs.dtype)
+        return tf.cast(_resize_2x(inputs), inputs.dtype)
+
+
+@tf.custom_gradient
+def _resize_2x(images):
+    """Bilinear 2x resize (half-pixel centres) that reads 16-bit images as they are (output float32).
+
+    Casting bfloat16 inputs to float32 first costs 60% more, forward and backward (about 12 ms of a 250 ms
+    mixed_bfloat16 step here). The gradient is computed in float32 and cast to the input's dtype:
+    XLA's ResizeBilinearGrad returns float32 for 16-bit images where TensorFlow's returns their dtype,
+    and ``jit_compile`` refuses the float32/bfloat16 mix that follows.
+    """
+    resized = tf.image.resize(images, tf.shape(images)[1:3] * 2, method="bilinear")
+
+    def gradient(upstream):
+        # float32 in and out, then cast: the same in TensorFlow and in XLA (only the original's shape is read)
+        grads = tf.raw_ops.ResizeBilinearGrad(grads=tf.cast(upstream, tf.float32),
+                                              original_image=tf.cast(images, tf.float32),
+                                              align_corners=False, half_pixel_centers=True)
+        return tf.cast(grads, images.dtype)
+
+    return resized, gradient
 
 
 def _conv_block(x, filters: int, name: str):
