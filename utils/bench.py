@@ -1,6 +1,6 @@
 """Benchmarks: every speed and memory claim of the README, measured in one run on this machine.
 
-    python -m utils.bench                        # everything, writes results/benchmarks.md (about 90 minutes on 2 CPU cores)
+    python -m utils.bench                        # everything, writes results/benchmarks.md (about 70 minutes on 2 CPU cores)
     python -m utils.bench --only inference       # one section: training, input, inference, end_to_end
 
 Sections (each configuration in a fresh process so that precision policies, XLA caches and peak memory
