@@ -156,7 +156,7 @@ def unet_figure(model, frame_size: tuple[int, int] = (256, 448), path=None):
               ha="center", fontsize=9)
     from utils import model as model_lib
 
-    blend = next((layer for layer in model.layers if isinstance(layer, model_lib.FlowBlend)), None)
+    blend = model_lib.flow_blend(model)
     outputs = ", ".join(blend.head_names()) if blend is not None else ""
     output_text = f"heads: {outputs}\n-> warp + blend -> RGB" if outputs else "conv1x1 -> RGB"
     axis.text(right_x + box_width / 2, top_y + box_height + 0.35, output_text, ha="center", fontsize=9)
@@ -214,7 +214,7 @@ def flow_head_outputs(model, frame1: np.ndarray, frame3: np.ndarray) -> dict[str
 
     from utils import model as model_lib
 
-    blend = next((layer for layer in model.layers if isinstance(layer, model_lib.FlowBlend)), None)
+    blend = model_lib.flow_blend(model)
     if blend is None:
         raise ValueError(f"{model.name} is not a flow-guided UNet (no FlowBlend layer).")
     probe = keras.Model(model.inputs[0], [model.get_layer("heads").output, model.output])

@@ -222,6 +222,11 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     return keras.Model(inputs, outputs, name=name)
 
 
+def flow_blend(model):
+    """The :class:`FlowBlend` layer of a flow-guided UNet (its heads' layout and mask gain), else ``None``."""
+    return next((layer for layer in model.layers if isinstance(layer, FlowBlend)), None)
+
+
 def input_channels(model) -> int:
     """6 for the direct and residual heads (two frames), 10 for the flow head (frames and prior flows)."""
     return int(model.inputs[0].shape[-1])
