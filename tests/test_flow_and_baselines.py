@@ -155,3 +155,22 @@ def test_prior_flows_follow_the_augmentation():
         for warped in (warped_1, warped_3):
             error = float(tf.reduce_mean(tf.abs(warped - crop[:, 1])[:, 6:-6, 6:-6]))
             assert error < 0.03
+
+
+def test_flow_module_imports_nothing_of_utils_and_nothing_imports_in_a_circle():
+    """utils.flow holds the DIS prior that data, model, sampler and baselines share; it imports no utils module."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "utils"
+
+    def imported(name):
+        tree = ast.parse((package / f"{name}.py").read_text())
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("utils"):
+                found |= {alias.name for alias in node.names} if node.module == "utils" else {node.module.split(".")[1]}
+        return found
+
+    assert imported("flow") == set()
+    assert "baselines" not in imported("data") and "data" in imported("baselines")

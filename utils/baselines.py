@@ -18,15 +18,10 @@ import cv2
 import numpy as np
 
 from utils import data
+from utils.flow import check_pair as _check_pair
+from utils.flow import dis_flow, flow_prior, intermediate_flows  # noqa: F401 (re-exported)
 
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-def _check_pair(frame1: np.ndarray, frame3: np.ndarray, name: str) -> None:
-    if frame1.shape != frame3.shape:
-        raise ValueError(f"{name} needs frames of one size, got {frame1.shape} and {frame3.shape}.")
-    if frame1.ndim != 3 or frame1.shape[-1] != 3 or frame1.dtype != np.uint8:
-        raise ValueError(f"{name} needs uint8 RGB frames (H, W, 3), got {frame1.dtype} {frame1.shape}.")
 
 
 def frame_average(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
@@ -45,48 +40,8 @@ def frame_average(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------
-# Optical flow
+# Optical flow (the DIS prior lives in utils.flow, which the data pipeline and the model use too)
 # ----------------------------------------------------------------------------
-def dis_flow(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
-    """Dense optical flow from ``frame_a`` to ``frame_b`` with OpenCV DIS (medium preset).
-
-    Args:
-        frame_a, frame_b: ``uint8`` RGB frames of one size.
-
-    Returns:
-        ``float32`` (H, W, 2): pixel (x, y) of ``frame_a`` is at (x + u, y + v) in ``frame_b``.
-    """
-    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    gray_a = cv2.cvtColor(frame_a, cv2.COLOR_RGB2GRAY)
-    gray_b = cv2.cvtColor(frame_b, cv2.COLOR_RGB2GRAY)
-    return flow.calc(gray_a, gray_b, None)
-
-
-def intermediate_flows(flow_13: np.ndarray, flow_31: np.ndarray, t: float = 0.5) -> np.ndarray:
-    """Flows from the frame at time ``t`` back to frame 1 and to frame 3 (Super SloMo's approximation).
-
-    ``F_t->1 = -(1 - t) t F_1->3 + t^2 F_3->1`` and ``F_t->3 = (1 - t)^2 F_1->3 - t (1 - t) F_3->1``:
-    for motion that is locally constant, both are the exact flows that backward warping needs.
-
-    Args:
-        flow_13: flow from frame 1 to frame 3 (H, W, 2).
-        flow_31: flow from frame 3 to frame 1 (H, W, 2).
-        t: time of the wanted frame, 0 (frame 1) to 1 (frame 3).
-
-    Returns:
-        ``float32`` (H, W, 4): ``F_t->1`` in channels 0-1, ``F_t->3`` in channels 2-3.
-    """
-    to_1 = -(1.0 - t) * t * flow_13 + t * t * flow_31
-    to_3 = (1.0 - t) ** 2 * flow_13 - t * (1.0 - t) * flow_31
-    return np.concatenate([to_1, to_3], axis=-1).astype(np.float32)
-
-
-def flow_prior(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.ndarray:
-    """DIS flows in both directions turned into the two intermediate flows (H, W, 4) at time ``t``."""
-    _check_pair(frame1, frame3, "flow_prior")
-    return intermediate_flows(dis_flow(frame1, frame3), dis_flow(frame3, frame1), t)
-
-
 def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Samples ``image`` at (x + u, y + v) with bilinear interpolation (edges repeated).
 

@@ -190,9 +190,9 @@ def _prior_flows(frames):
     """DIS prior flows (H, W, 4) of a decoded (3, H, W, 3) triplet, computed on the whole frames."""
     import tensorflow as tf
 
-    from utils import baselines
+    from utils import flow
 
-    flows = tf.numpy_function(lambda f: baselines.flow_prior(f[0], f[2]), [frames], tf.float32, stateful=False)
+    flows = tf.numpy_function(lambda f: flow.flow_prior(f[0], f[2]), [frames], tf.float32, stateful=False)
     return frames, tf.ensure_shape(flows, [None, None, 4])
 
 

@@ -93,24 +93,25 @@ def _resize_2x(images):
     return resized, gradient
 
 
-def _conv_block(x, filters: int, name: str):
+def _conv_block(x, filters: int, name: str, initializer: str = "glorot_uniform"):
     for index in (1, 2):
-        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_conv{index}")(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer=initializer,
+                                name=f"{name}_conv{index}")(x)
     return x
 
 
-def _unet_body(x, base_filters: int, depth: int):
+def _unet_body(x, base_filters: int, depth: int, initializer: str = "glorot_uniform"):
     """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks)."""
     skips = []
     for level in range(depth):
-        x = _conv_block(x, base_filters * 2**level, name=f"down{level}")
+        x = _conv_block(x, base_filters * 2**level, f"down{level}", initializer)
         if level < depth - 1:
             skips.append(x)
             x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
     for level in reversed(range(depth - 1)):
         x = Upsample2x(name=f"up{level}")(x)
         x = keras.layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-        x = _conv_block(x, base_filters * 2**level, name=f"dec{level}")
+        x = _conv_block(x, base_filters * 2**level, f"dec{level}", initializer)
     return x
 
 
@@ -181,7 +182,7 @@ class PriorFeatures(keras.layers.Layer):
 
 
 def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = True, mask_gain: float = 4.0,
-                    name: str = "flow_unet") -> keras.Model:
+                    name: str = "flow_unet", initializer: str = "glorot_uniform") -> keras.Model:
     """Builds the flow-guided UNet.
 
     The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
@@ -197,6 +198,8 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         mask_gain: multiplies the mask logit, so that Adam moves the mask that much faster (its
             gradient is small: it only matters where the two warped frames disagree).
         name: model name.
+        initializer: the ReLU convolutions' kernel initializer (``he_normal`` keeps the activations'
+            scale through the levels; Keras's ``glorot_uniform`` halves it at every level).
 
     Returns:
         A functional model mapping (batch, H, W, 10) to (batch, H, W, 3) for any H and W; the
@@ -210,7 +213,7 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     # a 20 px flow would move in steps of 1/8 px, a bright pixel in steps of half a grey level).
     padded = PadToMultiple(2 ** (depth - 1), dtype="float32", name="pad")(inputs)
     features = PriorFeatures(name="prior_features")(padded)
-    x = _unet_body(features, base_filters, depth)
+    x = _unet_body(features, base_filters, depth, initializer)
     # One zero-initialised 3x3 convolution for all heads: with 8 outputs it costs about a third of three
     # convolutions with 4, 1 and 3 (oneDNN computes channels in blocks), forward and backward.
     blend = FlowBlend(mask_gain, residual, dtype="float32", name="blend")
@@ -240,9 +243,9 @@ def model_inputs(frame1: np.ndarray, frame3: np.ndarray, channels: int = 6) -> n
     """
     stacked = np.concatenate([frame1, frame3], axis=-1).astype(np.float32) / 255.0
     if channels == 10:
-        from utils import baselines
+        from utils import flow
 
-        stacked = np.concatenate([stacked, baselines.flow_prior(frame1, frame3)], axis=-1)
+        stacked = np.concatenate([stacked, flow.flow_prior(frame1, frame3)], axis=-1)
     elif channels != 6:
         raise ValueError(f"Expected a model with 6 or 10 input channels, got {channels}.")
     return stacked[None]
@@ -253,6 +256,7 @@ def build_unet(
     depth: int = 5,
     output_mode: str = "direct",
     name: str = "unet",
+    initializer: str = "glorot_uniform",
 ) -> keras.Model:
     """Builds the frame-interpolation UNet.
 
@@ -265,6 +269,7 @@ def build_unet(
             to the average of the two frames; training starts from plain blending) or ``"flow"``
             (:func:`build_flow_unet`; 10 input channels).
         name: model name.
+        initializer: kernel initializer of the ReLU convolutions (see :func:`build_flow_unet`).
 
     Returns:
         A functional Keras model mapping (batch, H, W, 6) to (batch, H, W, 3) for any H and W:
@@ -279,10 +284,10 @@ def build_unet(
     if output_mode not in OUTPUT_MODES:
         raise ValueError(f"Unknown output_mode {output_mode!r}: expected one of {', '.join(OUTPUT_MODES)}.")
     if output_mode == "flow":
-        return build_flow_unet(base_filters, depth, name=name)
+        return build_flow_unet(base_filters, depth, name=name, initializer=initializer)
     inputs = keras.Input(shape=(None, None, 6), name="frames_1_and_3")
     x = PadToMultiple(2 ** (depth - 1), name="pad")(inputs)
-    x = _unet_body(x, base_filters, depth)
+    x = _unet_body(x, base_filters, depth, initializer)
     x = CropToReference(name="crop")([x, inputs])
     if output_mode == "direct":
         outputs = keras.layers.Conv2D(3, 1, dtype="float32", name="rgb")(x)
