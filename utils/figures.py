@@ -34,9 +34,9 @@ VISIBILITY_COLOURS = {  # category -> (label, RGB)
 def visibility_map(scene: synthetic.Scene, t: float = 0.5) -> np.ndarray:
     """Where each pixel of the frame at time ``t`` can be found in frame 1 and frame 3.
 
-    A pixel shows a point of its front-most layer; that point moved with the layer, so it sits at
-    ``p - t * motion`` in frame 1 and at ``p + (1 - t) * motion`` in frame 3, where it is visible only
-    if the same layer is in front there.
+    A pixel shows a point of its front-most layer; that point moved with the layer (its affine map,
+    :meth:`synthetic.Layer.matrix`), so it sits at ``M_0 M_t^-1 p`` in frame 1 and at ``M_1 M_t^-1 p``
+    in frame 3, where it is visible only if the same layer is in front there.
 
     Returns:
         ``int`` (H, W): 0 visible in both, 1 only in frame 1, 2 only in frame 3, 3 in neither
@@ -49,11 +49,16 @@ def visibility_map(scene: synthetic.Scene, t: float = 0.5) -> np.ndarray:
     grid_y, grid_x = np.mgrid[0:height, 0:width]
     in_1 = np.zeros((height, width), bool)
     in_3 = np.zeros((height, width), bool)
+    points = np.stack([grid_x, grid_y, np.ones_like(grid_x)], axis=-1).astype(np.float32)
     for index, layer in enumerate(scene.layers):
         here = front == index
-        for offset, other, seen in ((-t, front_1, in_1), (1.0 - t, front_3, in_3)):
-            x = np.clip(np.rint(grid_x + offset * layer.motion[0]).astype(int), 0, width - 1)
-            y = np.clip(np.rint(grid_y + offset * layer.motion[1]).astype(int), 0, height - 1)
+        # canvas at t -> texture -> canvas at 0 and at 1 (the layer's affine maps)
+        to_texture = cv2.invertAffineTransform(layer.matrix(t))
+        for time, other, seen in ((0.0, front_1, in_1), (1.0, front_3, in_3)):
+            mapping = layer.matrix(time) @ np.vstack([to_texture, [0, 0, 1]])
+            moved = points @ mapping.T
+            x = np.clip(np.rint(moved[..., 0]).astype(int), 0, width - 1)
+            y = np.clip(np.rint(moved[..., 1]).astype(int), 0, height - 1)
             seen |= here & (other[y, x] == index)
     return np.where(in_1 & in_3, 0, np.where(in_1, 1, np.where(in_3, 2, 3)))
 

@@ -1,7 +1,9 @@
 """Synthetic triplets with exact ground truth.
 
 A scene is a textured background plus a few textured objects, each layer moving
-at its own constant velocity. Rendering the scene at t = 0, 0.5 and 1 gives
+with its own affine motion (translation, and optionally a turn and a zoom), under a light
+that may change from frame 1 to frame 3. Textures are crops of real photographs when some are
+given (:func:`load_photos`), else procedural noise. Rendering the scene at t = 0, 0.5 and 1 gives
 frame 1, the true middle frame and frame 3. Objects pass over each other and over
 the background, so parts of the picture are hidden in one frame and revealed in
 the other: exactly the cases where blending two frames makes ghosts.
@@ -27,20 +29,34 @@ class Layer:
         alpha: float32 (h, w) coverage in [0, 1] (all ones for the background).
         start: (x, y) canvas position of the texture's top-left corner at t = 0.
         motion: (dx, dy) displacement in pixels from t = 0 to t = 1.
+        rotation: turn in degrees from t = 0 to t = 1, about the texture's centre.
+        zoom: relative change of scale from t = 0 to t = 1 (0.1: 10% larger in frame 3).
     """
 
     texture: np.ndarray
     alpha: np.ndarray
     start: tuple[float, float]
     motion: tuple[float, float]
+    rotation: float = 0.0
+    zoom: float = 0.0
+
+    def matrix(self, t: float) -> np.ndarray:
+        """The 2x3 affine map from texture pixels to canvas pixels at time ``t``."""
+        height, width = self.alpha.shape
+        centre = (width / 2.0, height / 2.0)
+        turn = cv2.getRotationMatrix2D(centre, t * self.rotation, 1.0 + t * self.zoom)
+        turn[0, 2] += self.start[0] + t * self.motion[0]
+        turn[1, 2] += self.start[1] + t * self.motion[1]
+        return turn.astype(np.float32)
 
 
 @dataclass
 class Scene:
-    """Layers back to front on a canvas of ``size`` (height, width)."""
+    """Layers back to front on a canvas of ``size`` (height, width), lit by ``gain`` (at t = 0, at t = 1)."""
 
     size: tuple[int, int]
     layers: list[Layer]
+    gain: tuple[float, float] = (1.0, 1.0)
 
 
 def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -56,6 +72,29 @@ def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndar
     texture = 0.7 * texture + 0.3 * stripes[..., None] * tint
     low, high = texture.min(), texture.max()
     return np.clip((texture - low) / max(high - low, 1e-6), 0.0, 1.0)
+
+
+def load_photos(files, max_side: int = 512) -> list[np.ndarray]:
+    """Reads photographs as float32 textures (long side at most ``max_side``) for :func:`random_scene`."""
+    photos = []
+    for path in files:
+        image = data.to_float(data.read_image(path))
+        scale = max_side / max(image.shape[:2])
+        if scale < 1.0:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        photos.append(image)
+    return photos
+
+
+def photo_texture(rng: np.random.Generator, photos: list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """A ``height`` x ``width`` crop of a random photograph at a random scale (float32 in [0, 1])."""
+    photo = photos[int(rng.integers(len(photos)))]
+    scale = max(height / photo.shape[0], width / photo.shape[1]) * rng.uniform(1.0, 2.0)
+    if scale > 1.0 or rng.random() < 0.5:
+        photo = cv2.resize(photo, None, fx=max(scale, 1.0), fy=max(scale, 1.0), interpolation=cv2.INTER_LINEAR)
+    top = int(rng.integers(0, photo.shape[0] - height + 1))
+    left = int(rng.integers(0, photo.shape[1] - width + 1))
+    return np.ascontiguousarray(photo[top:top + height, left:left + width])
 
 
 def _random_shape(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -84,6 +123,10 @@ def random_scene(
     objects: tuple[int, int] = (2, 4),
     max_object_motion: float = 20.0,
     max_background_motion: float = 6.0,
+    photos: list[np.ndarray] | None = None,
+    max_rotation: float = 0.0,
+    max_zoom: float = 0.0,
+    max_light_change: float = 0.0,
 ) -> Scene:
     """Draws a random scene.
 
@@ -93,14 +136,24 @@ def random_scene(
         objects: inclusive range of the number of moving objects.
         max_object_motion: largest object displacement (pixels, per axis) from frame 1 to frame 3.
         max_background_motion: largest background displacement (a camera pan).
+        photos: textures are crops of these (:func:`load_photos`); procedural noise when ``None``.
+        max_rotation: largest turn of an object (degrees, either way) from frame 1 to frame 3.
+        max_zoom: largest relative change of an object's scale.
+        max_light_change: largest relative change of brightness from frame 1 to frame 3.
 
     Returns:
         The scene.
     """
     height, width = size
     margin = int(np.ceil(max_background_motion)) + 2
+
+    def texture(texture_height, texture_width):
+        if photos:
+            return photo_texture(rng, photos, texture_height, texture_width)
+        return random_texture(rng, texture_height, texture_width)
+
     background = Layer(
-        texture=random_texture(rng, height + 2 * margin, width + 2 * margin),
+        texture=texture(height + 2 * margin, width + 2 * margin),
         alpha=np.ones((height + 2 * margin, width + 2 * margin), np.float32),
         start=tuple(rng.uniform(-margin, -margin / 2, 2)),
         motion=tuple(rng.uniform(-max_background_motion, max_background_motion, 2)),
@@ -110,13 +163,16 @@ def random_scene(
         object_height = int(rng.integers(height // 5, height // 2))
         object_width = int(rng.integers(width // 5, width // 2))
         layers.append(Layer(
-            texture=random_texture(rng, object_height, object_width),
+            texture=texture(object_height, object_width),
             alpha=_random_shape(rng, object_height, object_width),
             start=(rng.uniform(-object_width / 2, width - object_width / 2),
                    rng.uniform(-object_height / 2, height - object_height / 2)),
             motion=tuple(rng.uniform(-max_object_motion, max_object_motion, 2)),
+            rotation=float(rng.uniform(-max_rotation, max_rotation)) if max_rotation else 0.0,
+            zoom=float(rng.uniform(-max_zoom, max_zoom)) if max_zoom else 0.0,
         ))
-    return Scene(size=size, layers=layers)
+    change = float(rng.uniform(-max_light_change, max_light_change)) if max_light_change else 0.0
+    return Scene(size=size, layers=layers, gain=(1.0 - change / 2, 1.0 + change / 2))
 
 
 def render(scene: Scene, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -130,16 +186,15 @@ def render(scene: Scene, t: float) -> tuple[np.ndarray, np.ndarray]:
     image = np.zeros((height, width, 3), np.float32)
     visible = np.zeros((height, width), np.int32)
     for index, layer in enumerate(scene.layers):
-        x = layer.start[0] + t * layer.motion[0]
-        y = layer.start[1] + t * layer.motion[1]
-        shift = np.float32([[1, 0, x], [0, 1, y]])
+        shift = layer.matrix(t)
         texture = cv2.warpAffine(layer.texture, shift, (width, height), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_REFLECT)
         alpha = cv2.warpAffine(layer.alpha, shift, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
         image = alpha * texture + (1.0 - alpha) * image
         visible[alpha[..., 0] > 0.5] = index
-    return image, visible
+    gain = (1.0 - t) * scene.gain[0] + t * scene.gain[1]
+    return (np.clip(image * gain, 0.0, 1.0) if gain != 1.0 else image), visible
 
 
 def make_triplet(rng: np.random.Generator, size: tuple[int, int] = (160, 160), **scene_options) -> tuple[np.ndarray, ...]:
