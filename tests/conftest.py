@@ -34,3 +34,34 @@ def vimeo_root(tmp_path):
     data.write_triplet_list(root, "train", train)
     data.write_triplet_list(root, "test", test)
     return root
+
+
+def write_tiny_corpus(root, shots: int = 6, frames: int = 7, size=(40, 56), seed: int = 0) -> dict:
+    """A corpus folder as :mod:`utils.corpus` writes it (shots as ``.npy``, ``manifest.json``), without ffmpeg.
+
+    Each shot pans a random texture by 2 px a frame; shot 2 is validation, the others train.
+    """
+    import json
+    from pathlib import Path
+
+    root = Path(root) / "corpus"
+    (root / "shots").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    entries = []
+    for index in range(shots):
+        texture = (synthetic.random_texture(rng, size[0] + 2 * frames, size[1] + 2 * frames) * 255).astype(np.uint8)
+        clip = np.stack([texture[k:k + size[0], 2 * k:2 * k + size[1]] for k in range(frames)])
+        np.save(root / "shots" / f"{index:04d}.npy", clip)
+        entries.append({"source": "tiny", "file": f"shots/{index:04d}.npy", "frames": frames,
+                        "size": [size[1], size[0]], "split": "validation" if index == 2 else "train",
+                        "motion": [[2.5, 5.0]] * (frames - 1), "test_match": 0.1})
+    manifest = {"shots": entries, "photo_files": []}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return {**manifest, "root": str(root)}
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    """A six-shot corpus under ``tmp_path/data`` (returns the data folder)."""
+    write_tiny_corpus(tmp_path / "data")
+    return tmp_path / "data"
