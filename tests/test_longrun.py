@@ -1,0 +1,108 @@
+"""Long runs: resumable from their files alone (in a new process), checkpoints and promotion by validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from utils import longrun
+
+TINY = {"base_filters": 4, "depth": 2, "batch_size": 2, "crop": (32, 32), "chunk_steps": 2, "validation_count": 4,
+        "synthetic_fraction": 0.0, "precision": "float32"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run_in_new_process(code: str, cwd: Path) -> str:
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_a_killed_run_resumes_in_a_new_process_from_its_files(tiny_corpus, tmp_path):
+    run_dir = tmp_path / "run"
+    start = (f"from utils import longrun; longrun.train('flow', run_dir={str(run_dir)!r}, "
+             f"data_dir={str(tiny_corpus)!r}, max_steps=4, **{TINY!r})")
+    _run_in_new_process(start, tmp_path)
+    first = longrun.read_state(run_dir)
+    assert first["step"] == 4 and [h["step"] for h in first["history"]] == [0, 2, 4]
+    resume = (f"from utils import longrun; longrun.train('flow', run_dir={str(run_dir)!r}, "
+              f"data_dir={str(tiny_corpus)!r}, max_steps=6, learning_rate=1e-4)")
+    _run_in_new_process(resume, tmp_path)
+    state = longrun.read_state(run_dir)
+    assert state["step"] == 6 and state["config"]["depth"] == 2 and state["learning_rate"] == 1e-4
+    assert state["config_changes"] == [{"step": 4, "learning_rate": 1e-4}]
+    # Adam's moments came back: its step counter continued from 4 rather than restarting
+    config = longrun._config_from_state(state)
+    network = longrun.build_network(config)
+    optimizer = keras.optimizers.Adam()
+    network.compile(optimizer=optimizer, loss="mse")
+    optimizer.build(network.trainable_variables)
+    network.load_weights(str(run_dir / "latest.weights.h5"))
+    assert int(optimizer.iterations.numpy()) == 6
+    assert (run_dir / "best.weights.h5").stat().st_size < (run_dir / "latest.weights.h5").stat().st_size
+
+
+def test_untrained_flow_network_scores_as_dis_on_validation(tiny_corpus, tmp_path):
+    state = longrun.train("flow", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
+                          **TINY)
+    assert state["history"][0]["val_psnr"] == pytest.approx(state["baselines"]["dis"], abs=0.02)
+
+
+def test_resumed_run_refuses_to_change_its_architecture(tiny_corpus, tmp_path):
+    longrun.train("unet", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=2, log=lambda s: None, **TINY)
+    with pytest.raises(ValueError, match="depth cannot change"):
+        longrun.train("unet", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=4, depth=3)
+    with pytest.raises(ValueError, match="holds a 'unet' run"):
+        longrun.train("flow", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=4)
+
+
+def test_promotion_reads_validation_only(tiny_corpus, tmp_path):
+    run_dir = tmp_path / "run"
+    state = longrun.train("flow", run_dir=run_dir, data_dir=tiny_corpus, max_steps=2, log=lambda s: None, **TINY)
+    destination = tmp_path / "models" / "flow_corpus.keras"
+    best = state["best"]["val_psnr"]
+    digest = state["validation_digest"]
+
+    def shipped(validation_psnr, test_psnr):
+        destination.parent.mkdir(exist_ok=True)
+        destination.write_bytes(b"old model")
+        destination.with_suffix(".json").write_text(json.dumps(
+            {"validation": {"psnr": validation_psnr, "digest": digest}, "test": {"psnr": test_psnr}}))
+
+    shipped(best + 1.0, test_psnr=10.0)  # better on validation, far worse on test: kept
+    assert longrun.promote(run_dir, destination) is False
+    assert destination.read_bytes() == b"old model"
+    shipped(best - 1.0, test_psnr=99.0)  # worse on validation, far better on test: replaced
+    assert longrun.promote(run_dir, destination) is True
+    record = json.loads(destination.with_suffix(".json").read_text())
+    assert record["validation"]["psnr"] == best and "test" not in record
+    model = keras.models.load_model(destination, compile=False)
+    assert model.inputs[0].shape[-1] == 10
+
+
+def test_checkpoint_follows_validation_not_training_loss(tiny_corpus, tmp_path, monkeypatch):
+    scores = iter([30.0, 31.0, 30.5, 30.2])  # step 0, then after each chunk
+    monkeypatch.setattr(longrun.Validation, "score", lambda self, network, batch=16: next(scores))
+    state = longrun.train("unet", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=6, log=lambda s: None,
+                          **{**TINY, "patience": 2})
+    assert state["best"] == {"step": 2, "val_psnr": 31.0, "cpu_hours": state["history"][1]["cpu_hours"]}
+    # two chunks (patience) without a better validation score after the best: the learning rate halves once
+    # (each history entry keeps the rate its chunk trained with; the halving applies from step 6 on)
+    assert [h["learning_rate"] for h in state["history"]] == [3e-4] * 4
+    assert state["learning_rate"] == 1.5e-4 and state["lr_changed_at"] == 6
+
+
+def test_status_lines(tmp_path, tiny_corpus):
+    longrun.train("flow", run_dir=tmp_path / "training" / "flow", data_dir=tiny_corpus, max_steps=2,
+                  log=lambda s: None, **TINY)
+    lines = longrun.status(tmp_path / "training")
+    assert lines[0].startswith("flow: 2 steps") and "DIS" in lines[0] and lines[1] == "unet: not started"

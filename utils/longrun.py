@@ -1,0 +1,350 @@
+"""Hours of resumable training on the real-footage corpus, decided by validation only.
+
+    python -m utils.longrun --model flow --hours 2      # or: make train MODEL=flow HOURS=2
+    python -m utils.longrun --status
+
+Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
+validation set of :func:`utils.sampler.validation_set` (real footage, whole shots that training never
+sees), and the run's state is written atomically under ``RUN_DIR`` (default
+``results/training/<model>/``):
+
+- ``state.json``: configuration, step, learning rate, CPU and wall hours, the validation history and
+  the best step; what a later session (on another machine) needs besides the two weight files;
+- ``latest.weights.h5``: the network and Adam's moments after the last chunk (Keras saves a compiled
+  model's optimizer with its weights);
+- ``best.weights.h5``: the network alone at its best validation PSNR.
+
+A killed run loses at most one chunk: run the same command again and it continues (same example
+stream, same learning rate). The learning rate halves when validation has not improved for
+``patience`` chunks. TensorBoard curves go to ``runs/longrun/<model>/``. :func:`promote` ships the best
+weights as ``results/models/<model>_corpus.keras`` only when their validation PSNR beats the shipped
+model's on the same validation set; the test clips play no part in any of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from utils import paths
+
+RUNS = ("flow", "unet")
+
+
+@dataclass
+class RunConfig:
+    """What a long run trains and how (stored in ``state.json``; a resumed run keeps it)."""
+
+    model: str = "flow"
+    base_filters: int = 16
+    depth: int = 4
+    mask_gain: float = 16.0
+    initializer: str = "he_normal"
+    loss: str = "charbonnier"
+    learning_rate: float = 3e-4
+    min_learning_rate: float = 2e-5
+    patience: int = 4
+    batch_size: int = 16
+    crop: tuple[int, int] = (128, 128)
+    chunk_steps: int = 400
+    synthetic_fraction: float = 0.3
+    hard_fraction: float = 0.5
+    precision: str = "auto"
+    seed: int = 0
+    validation_count: int = 192
+
+    @classmethod
+    def for_model(cls, model: str, **overrides) -> "RunConfig":
+        """The default configuration of ``flow`` (flow-guided UNet 16/4) or ``unet`` (residual UNet 16/5)."""
+        if model not in RUNS:
+            raise ValueError(f"Unknown model {model!r}: expected one of {', '.join(RUNS)}.")
+        defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1}}[model]
+        return cls(model=model, **{**defaults, **overrides})
+
+
+def build_network(config: RunConfig):
+    """The Keras model a run trains (float policy set by the caller)."""
+    from utils import model as model_lib
+
+    if config.model == "flow":
+        return model_lib.build_flow_unet(config.base_filters, config.depth, mask_gain=config.mask_gain,
+                                         name="flow_unet_corpus", initializer=config.initializer)
+    return model_lib.build_unet(config.base_filters, config.depth, "residual", name="unet_corpus",
+                                initializer=config.initializer)
+
+
+def psnr_per_image(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """PSNR (dB) of each image of a batch, predictions clipped to [0, 1]."""
+    error = np.mean((np.clip(prediction, 0.0, 1.0) - truth) ** 2, axis=tuple(range(1, truth.ndim)))
+    return 10.0 * np.log10(1.0 / np.maximum(error, 1e-10))
+
+
+class Validation:
+    """The fixed validation set as network inputs, with the baselines' scores on it."""
+
+    def __init__(self, validation: dict, flow_prior: bool):
+        from utils import data
+
+        frames, flows = validation["frames"], validation["flows"]
+        inputs, target = data.split_inputs(frames, flows if flow_prior else None)
+        self.inputs, self.target = np.asarray(inputs), np.asarray(target)
+        self.digest = hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:16]
+        average = 0.5 * (self.inputs[..., 0:3] + self.inputs[..., 3:6])
+        self.baselines = {"average": float(psnr_per_image(self.target, average).mean()),
+                          "dis": float(np.mean([psnr_per_image(t[None], _dis(f))[0]
+                                                for t, f in zip(self.target, frames)]))}
+
+    def score(self, network, batch: int = 16) -> float:
+        """Mean PSNR of ``network`` on the set."""
+        scores = [psnr_per_image(self.target[i:i + batch],
+                                 np.asarray(network(self.inputs[i:i + batch], training=False), np.float32))
+                  for i in range(0, len(self.inputs), batch)]
+        return float(np.concatenate(scores).mean())
+
+
+def _dis(frames: np.ndarray) -> np.ndarray:
+    from utils import baselines
+
+    return baselines.dis_interpolate(frames[0], frames[2])[None]
+
+
+# ----------------------------------------------------------------------------
+# State on disk
+# ----------------------------------------------------------------------------
+def _save_weights(network, path: Path) -> None:
+    temporary = path.with_name(f".tmp-{path.name}")  # Keras wants the name to end in .weights.h5
+    network.save_weights(str(temporary))
+    os.replace(temporary, path)
+
+
+def read_state(run_dir: str | Path) -> dict | None:
+    """``state.json`` of a run, or ``None`` before its first chunk."""
+    path = paths.resolve(run_dir) / "state.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_state(run_dir: Path, state: dict) -> None:
+    with paths.atomic_target(run_dir / "state.json") as temporary:
+        temporary.write_text(json.dumps(state, indent=1) + "\n")
+
+
+def _config_from_state(state: dict) -> RunConfig:
+    config = dict(state["config"])
+    config["crop"] = tuple(config["crop"])
+    return RunConfig(**config)
+
+
+# ----------------------------------------------------------------------------
+# Training
+# ----------------------------------------------------------------------------
+def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = None, data_dir: str | Path = "data",
+          max_steps: int | None = None, corpus_=None, log=print, **overrides) -> dict:
+    """Trains (or continues) a long run for ``hours`` of CPU time (process time) or ``max_steps`` steps.
+
+    Args:
+        model: ``flow`` or ``unet``.
+        hours: CPU-hours to add in this call.
+        run_dir: where the state lives (default ``results/training/<model>``).
+        data_dir: the corpus's parent folder.
+        max_steps: stop at this total step count (tests).
+        corpus_: a :class:`utils.sampler.Corpus` (default: the one under ``data_dir``).
+        log: prints one line per chunk.
+        overrides: :class:`RunConfig` fields for a new run; on a resumed run only ``learning_rate``,
+            ``chunk_steps``, ``patience`` and ``synthetic_fraction`` may change (recorded in the state).
+
+    Returns:
+        The final state.
+    """
+    import keras
+    import tensorflow as tf
+
+    from utils import losses, sampler, training
+
+    run_dir = paths.resolve(run_dir or f"results/training/{model}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = read_state(run_dir)
+    if state is None:
+        config = RunConfig.for_model(model, **overrides)
+        state = {"config": asdict(config), "step": 0, "learning_rate": config.learning_rate, "cpu_hours": 0.0,
+                 "wall_hours": 0.0, "best": None, "history": [], "config_changes": []}
+    else:
+        config = _config_from_state(state)
+        if config.model != model:
+            raise ValueError(f"{run_dir} holds a {config.model!r} run, not {model!r}.")
+        changeable = {"learning_rate", "chunk_steps", "patience", "synthetic_fraction"}
+        for key, value in overrides.items():
+            if key not in changeable:
+                raise ValueError(f"{key} cannot change on a resumed run (only {', '.join(sorted(changeable))}).")
+            if key == "learning_rate":
+                state["learning_rate"] = value
+            setattr(config, key, value)
+            state["config"][key] = value
+            state["config_changes"].append({"step": state["step"], key: value})
+
+    corpus_ = corpus_ or sampler.Corpus(data_dir)
+    flow_prior = config.model == "flow"
+    validation = Validation(sampler.validation_set(corpus_, config.validation_count), flow_prior)
+    if state.get("validation_digest") not in (None, validation.digest):
+        log(f"note: the validation set changed ({state['validation_digest']} -> {validation.digest}); "
+            "best scores before this point are not comparable")
+        state["best"] = None
+    state["validation_digest"] = validation.digest
+    state["baselines"] = validation.baselines
+
+    policy = training.configure_precision(config.precision)
+    network = build_network(config)
+    optimizer = keras.optimizers.Adam(state["learning_rate"])
+    network.compile(optimizer=optimizer, loss=losses.get_loss(config.loss), jit_compile=False)
+    export = build_network(config)  # an uncompiled twin: the best weights are saved without Adam's moments
+    if state["step"] > 0:
+        optimizer.build(network.trainable_variables)  # so that load_weights restores Adam's moments too
+        network.load_weights(str(run_dir / "latest.weights.h5"))
+        optimizer.learning_rate.assign(state["learning_rate"])
+    dataset = sampler.training_dataset(corpus_, config.batch_size, tuple(config.crop), flow_prior, config.seed,
+                                       start=state["step"] * config.batch_size,
+                                       synthetic_fraction=config.synthetic_fraction,
+                                       hard_fraction=config.hard_fraction)
+    writer = tf.summary.create_file_writer(str(paths.resolve("runs/longrun") / config.model))
+    budget_end = time.process_time() + hours * 3600.0
+    log(f"{config.model}: step {state['step']}, lr {state['learning_rate']:.2e}, {policy}, "
+        f"validation {len(validation.target)} triplets (DIS {validation.baselines['dis']:.3f} dB, "
+        f"average {validation.baselines['average']:.3f} dB)")
+    if state["step"] == 0:  # where training starts: DIS for the flow UNet, averaging for the UNet
+        state["history"].append({"step": 0, "cpu_hours": 0.0, "wall_hours": 0.0, "train_loss": None,
+                                 "val_psnr": round(validation.score(network), 4),
+                                 "learning_rate": state["learning_rate"]})
+    iterator = iter(dataset)
+    while time.process_time() < budget_end and (max_steps is None or state["step"] < max_steps):
+        steps = config.chunk_steps if max_steps is None else min(config.chunk_steps, max_steps - state["step"])
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        losses_seen = []
+        for _ in range(steps):
+            inputs, target = next(iterator)
+            losses_seen.append(float(network.train_on_batch(inputs, target)))
+        score = validation.score(network)
+        state["step"] += steps
+        state["cpu_hours"] += (time.process_time() - cpu0) / 3600.0
+        state["wall_hours"] += (time.perf_counter() - wall0) / 3600.0
+        entry = {"step": state["step"], "cpu_hours": round(state["cpu_hours"], 4),
+                 "wall_hours": round(state["wall_hours"], 4), "train_loss": float(np.mean(losses_seen)),
+                 "val_psnr": round(score, 4), "learning_rate": state["learning_rate"]}
+        state["history"].append(entry)
+        improved = state["best"] is None or score > state["best"]["val_psnr"]
+        if improved:
+            export.set_weights(network.get_weights())
+            _save_weights(export, run_dir / "best.weights.h5")
+            state["best"] = {"step": state["step"], "val_psnr": round(score, 4), "cpu_hours": entry["cpu_hours"]}
+        elif state["step"] - state["best"]["step"] >= config.patience * config.chunk_steps and \
+                state["learning_rate"] > config.min_learning_rate and \
+                state["step"] - state.get("lr_changed_at", 0) >= config.patience * config.chunk_steps:
+            state["learning_rate"] = max(state["learning_rate"] / 2.0, config.min_learning_rate)
+            state["lr_changed_at"] = state["step"]
+            optimizer.learning_rate.assign(state["learning_rate"])
+        _save_weights(network, run_dir / "latest.weights.h5")
+        _write_state(run_dir, state)
+        with writer.as_default(step=state["step"]):
+            tf.summary.scalar("train_loss", entry["train_loss"])
+            tf.summary.scalar("val_psnr", score)
+            tf.summary.scalar("val_psnr_minus_dis", score - validation.baselines["dis"])
+            tf.summary.scalar("learning_rate", state["learning_rate"])
+        log(f"{config.model} step {state['step']}: loss {entry['train_loss']:.4f}, validation {score:.3f} dB "
+            f"(DIS {score - validation.baselines['dis']:+.3f}, average {score - validation.baselines['average']:+.3f})"
+            f"{' best' if improved else ''}, lr {state['learning_rate']:.1e}, {state['cpu_hours']:.2f} CPU-h")
+    return state
+
+
+def promote(run_dir: str | Path, destination: str | Path) -> bool:
+    """Ships a run's best weights as a ``.keras`` model when validation says they are better.
+
+    The record beside the model (``.json``) keeps the validation PSNR and the validation set's digest;
+    the shipped model is replaced only when it has no score on the same validation set or a lower one.
+    Test-set scores are never read.
+
+    Returns:
+        True when the model was written.
+    """
+    import keras
+
+    run_dir, destination = paths.resolve(run_dir), paths.resolve(destination)
+    state = read_state(run_dir)
+    if state is None or state.get("best") is None:
+        raise FileNotFoundError(f"No trained run in {run_dir}: train it first (python -m utils.longrun).")
+    record_path = destination.with_suffix(".json")
+    if destination.is_file() and record_path.is_file():
+        old = json.loads(record_path.read_text()).get("validation", {})
+        if old.get("digest") == state["validation_digest"] and old.get("psnr", -1.0) >= state["best"]["val_psnr"]:
+            return False
+    config = _config_from_state(state)
+    keras.mixed_precision.set_global_policy("float32")
+    network = build_network(config)
+    network.load_weights(str(run_dir / "best.weights.h5"))
+    record = {"run": paths.display(run_dir), "config": state["config"], "step": state["best"]["step"],
+              "cpu_hours": state["best"]["cpu_hours"],
+              "validation": {"psnr": state["best"]["val_psnr"], "digest": state["validation_digest"],
+                             "baselines": state["baselines"]}}
+    with paths.atomic_target(destination) as temporary_model, paths.atomic_target(record_path) as temporary_record:
+        network.save(str(temporary_model))
+        temporary_record.write_text(json.dumps(record, indent=1) + "\n")
+    return True
+
+
+def status(root: str | Path = "results/training") -> list[str]:
+    """One line per run under ``root``: steps, CPU-hours, best validation PSNR against DIS and averaging."""
+    lines = []
+    for model in RUNS:
+        state = read_state(paths.resolve(root) / model)
+        if state is None:
+            lines.append(f"{model}: not started")
+            continue
+        best = state["best"] or {"val_psnr": float("nan"), "step": 0}
+        lines.append(f"{model}: {state['step']} steps, {state['cpu_hours']:.2f} CPU-h, best validation "
+                     f"{best['val_psnr']:.3f} dB at step {best['step']} (DIS {best['val_psnr'] - state['baselines']['dis']:+.3f}"
+                     f", average {best['val_psnr'] - state['baselines']['average']:+.3f}), lr {state['learning_rate']:.1e}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.longrun", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=RUNS, default="flow")
+    parser.add_argument("--hours", type=float, default=1.0, help="CPU-hours to add (default: 1)")
+    parser.add_argument("--run-dir", help="default: results/training/MODEL")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--learning-rate", type=float, help="set the learning rate (new or resumed run)")
+    parser.add_argument("--promote", action="store_true",
+                        help="after training, ship the best weights if validation says they are better")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads for TensorFlow's kernels (default: all; 1 each for two runs side by side)")
+    parser.add_argument("--status", action="store_true", help="print where each run stands and exit")
+    args = parser.parse_args(argv)
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if args.status:
+        print("\n".join(status()))
+        return 0
+    overrides = {"learning_rate": args.learning_rate} if args.learning_rate else {}
+    try:
+        state = train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
+        if args.promote:
+            destination = f"results/models/{args.model}_corpus.keras"
+            shipped = promote(args.run_dir or f"results/training/{args.model}", destination)
+            print(f"{destination}: {'promoted' if shipped else 'kept (validation not better)'}")
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(status()[RUNS.index(args.model)] if not args.run_dir else f"{state['step']} steps")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
