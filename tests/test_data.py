@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from utils import data
+from utils import data, synthetic
 
 
 def test_reads_lists_and_triplets(vimeo_root):
@@ -162,3 +162,37 @@ def test_dataset_refuses_empty_sources(vimeo_root):
         data.make_dataset([(vimeo_root, [])], 2, (16, 16))
     with pytest.raises(ValueError, match="crop_size"):
         data.make_dataset([(vimeo_root, ["00001/0001"])], 2, None, training=True)
+
+
+def test_training_on_mixed_frame_sizes_smaller_than_the_crop(tmp_path):
+    """The `full` profile's crop is larger than some sources (carphone 176x144): they are scaled up, never fail."""
+    from utils import model as model_lib
+    from utils import training
+
+    rng = np.random.default_rng(0)
+    sources = []
+    for index, size in enumerate([(40, 56), (64, 96), (24, 100)]):  # one smaller than the crop in each direction
+        root = tmp_path / f"source{index}"
+        ids = [f"00001/{k:04d}" for k in range(1, 3)]
+        for triplet_id in ids:
+            data.write_triplet(root, triplet_id, synthetic.make_triplet(rng, size))
+        sources.append((root, ids))
+    for flow_prior in (False, True):
+        dataset = data.make_dataset(sources, batch_size=3, crop_size=(48, 64), flow_prior=flow_prior, seed=0)
+        inputs, target = next(iter(dataset))
+        assert inputs.shape == (3, 48, 64, 10 if flow_prior else 6) and target.shape == (3, 48, 64, 3)
+        network = training.build_and_compile("charbonnier", 4, 2, 1e-3, "flow" if flow_prior else "residual")
+        history = network.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+
+def test_cover_crop_scales_flows_with_the_frames():
+    import tensorflow as tf
+
+    frames = tf.zeros((3, 20, 30, 3), tf.uint8)
+    flows = tf.ones((20, 30, 4))
+    scaled, scaled_flows = data.cover_crop(frames, (40, 45), flows)
+    assert tuple(scaled.shape) == (3, 40, 60, 3) and scaled.dtype == tf.uint8
+    np.testing.assert_allclose(scaled_flows.numpy()[5, 5], [2.0, 2.0, 2.0, 2.0], rtol=1e-5)
+    same, same_flows = data.cover_crop(frames, (10, 10), flows)
+    assert tuple(same.shape) == (3, 20, 30, 3) and same_flows is flows or np.allclose(same_flows, 1.0)

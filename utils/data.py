@@ -201,7 +201,7 @@ def augment_triplet(frames, crop_size: tuple[int, int], flows=None):
 
     Args:
         frames: ``uint8`` or float tensor (3, height, width, 3).
-        crop_size: (height, width) of the crop; frames must be at least that large.
+        crop_size: (height, width) of the crop; smaller frames are scaled up first (:func:`cover_crop`).
         flows: optional prior flows (height, width, 4) = (``F_t->1``, ``F_t->3``), any float dtype (kept);
             they are cropped with the frames, their components negated by the flips and swapped by the reversal.
 
@@ -210,6 +210,7 @@ def augment_triplet(frames, crop_size: tuple[int, int], flows=None):
     """
     import tensorflow as tf
 
+    frames, flows = cover_crop(frames, crop_size, flows)
     shape = tf.shape(frames)
     top = tf.random.uniform((), 0, shape[1] - crop_size[0] + 1, dtype=tf.int32)
     left = tf.random.uniform((), 0, shape[2] - crop_size[1] + 1, dtype=tf.int32)
@@ -232,6 +233,43 @@ def augment_triplet(frames, crop_size: tuple[int, int], flows=None):
     crop, flows = tf.cond(coins[2], lambda: (tf.reverse(crop, axis=[0]), tf.concat([flows[..., 2:], flows[..., :2]], -1)),
                           lambda: (crop, flows))  # temporal reversal: F_t->1 and F_t->3 swap
     return (crop, flows) if with_flows else crop
+
+
+def cover_crop(frames, crop_size: tuple[int, int], flows=None):
+    """Scales frames (and their prior flows) up, aspect kept, until they cover ``crop_size``; larger ones pass.
+
+    Sources smaller than a profile's crop (carphone is 176x144, the ``full`` crop 256x448) are scaled up
+    rather than padded: a mirrored or black border has no motion that continues the scene. Flow vectors
+    are scaled with the frames (u by the width factor, v by the height factor).
+
+    Args:
+        frames: (3, H, W, 3) tensor, ``uint8`` or float.
+        crop_size: (height, width) the frames must cover.
+        flows: optional (H, W, 4) prior flows.
+
+    Returns:
+        ``(frames, flows)`` of the same dtypes (``flows`` stays ``None`` when not given).
+    """
+    import tensorflow as tf
+
+    shape = tf.shape(frames)
+    height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    scale = tf.maximum(1.0, tf.maximum(crop_size[0] / height, crop_size[1] / width))
+    size = tf.cast(tf.math.ceil(tf.stack([height, width]) * scale), tf.int32)
+
+    def scaled():
+        resized = tf.image.resize(tf.cast(frames, tf.float32), size, method="bilinear")
+        resized = tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), frames.dtype) \
+            if frames.dtype == tf.uint8 else tf.cast(resized, frames.dtype)
+        if flows is None:
+            return resized, tf.zeros((1, 1, 4))
+        factors = tf.cast(tf.stack([size[1], size[0], size[1], size[0]]), tf.float32) / tf.stack(
+            [width, height, width, height])
+        return resized, tf.cast(tf.image.resize(tf.cast(flows, tf.float32), size) * factors, flows.dtype)
+
+    unchanged = (frames, tf.zeros((1, 1, 4)) if flows is None else flows)
+    frames_out, flows_out = tf.cond(scale > 1.0, scaled, lambda: unchanged)
+    return frames_out, (None if flows is None else flows_out)
 
 
 def split_inputs(frames, flows=None):
