@@ -6,7 +6,9 @@
 - :func:`unet_figure`: the UNet's levels, filters and feature-map sizes, read from a built model;
 - :func:`flow_head_outputs`, :func:`flow_mask_figure`: the flow-guided UNet's two flow fields (colour-coded)
   and its blend mask on real frames;
-- :func:`header_image`: frame 1, averaging, the flow UNet and frame 3 side by side.
+- :func:`header_image`: frame 1, averaging, the flow UNet and frame 3 side by side;
+- :func:`longrun_curves`: the long runs' validation PSNR (above the baseline each network starts from)
+  and training loss against CPU-hours and steps.
 """
 
 from __future__ import annotations
@@ -283,3 +285,53 @@ def header_image(frame1: np.ndarray, frame3: np.ndarray, predicted: np.ndarray, 
 def most_moving(triplets: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> int:
     """Index of the triplet whose frames 1 and 3 differ most."""
     return int(np.argmax([viz.motion_amount(t[0], t[2]) for t in triplets]))
+
+
+# ----------------------------------------------------------------------------
+# Long runs
+# ----------------------------------------------------------------------------
+LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"), "unet": ("average", "UNet (residual)",
+                                                                                "frame averaging")}
+
+
+def longrun_curves(states: dict[str, dict], path=None):
+    """Validation PSNR above each network's starting baseline, and training loss, against training time.
+
+    Args:
+        states: run name (``flow``, ``unet``) -> its ``state.json`` (:func:`utils.longrun.read_state`).
+        path: where to save the figure (optional).
+
+    Returns:
+        The matplotlib figure: one panel per run, CPU-hours below, steps on top, the training loss on
+        the right axis.
+    """
+    figure, axes = plt.subplots(1, len(states), figsize=(5.2 * len(states), 3.4), squeeze=False)
+    for axis, (name, state) in zip(axes[0], states.items()):
+        key, title, label = LONGRUN_BASELINES[name]
+        history = state["history"]
+        hours = np.array([h["cpu_hours"] for h in history])
+        steps = np.array([h["step"] for h in history])
+        gain = np.array([h["val_psnr"] for h in history]) - state["baselines"][key]
+        axis.plot(hours, gain, "o-", markersize=3, color="tab:blue", label="validation PSNR")
+        axis.axhline(0.0, color="grey", linewidth=1, label=f"{label} ({state['baselines'][key]:.2f} dB)")
+        axis.set_xlabel("training CPU-hours")
+        axis.set_ylabel(f"dB above {label}")
+        axis.set_title(f"{title}: {state['step']} steps", fontsize=10)
+        if len(hours) > 1 and hours[-1] > 0:
+            top = axis.secondary_xaxis("top", functions=(lambda x: np.interp(x, hours, steps),
+                                                         lambda x: np.interp(x, steps, hours)))
+            top.set_xlabel("steps", fontsize=8)
+        losses = [(h["cpu_hours"], h["train_loss"]) for h in history if h.get("train_loss") is not None]
+        if losses:
+            right = axis.twinx()
+            right.plot(*zip(*losses), "--", color="tab:orange", linewidth=1, label="training loss")
+            right.set_ylabel("training loss (Charbonnier)", fontsize=8)
+            right.tick_params(labelsize=7)
+            lines = axis.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+            axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="lower right")
+        else:
+            axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    if path is not None:
+        viz.save_figure(figure, path)
+    return figure

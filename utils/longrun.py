@@ -311,6 +311,21 @@ def status(root: str | Path = "results/training") -> list[str]:
     return lines
 
 
+def _curves(path: str) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from utils import figures
+
+    states = {model: state for model in RUNS if (state := read_state(f"results/training/{model}")) is not None}
+    if not states:
+        print("error: no run under results/training yet: train one first (make train).", file=sys.stderr)
+        return 2
+    figures.longrun_curves(states, paths.resolve(path))
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.longrun", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=RUNS, default="flow")
@@ -323,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for TensorFlow's kernels (default: all; 1 each for two runs side by side)")
     parser.add_argument("--status", action="store_true", help="print where each run stands and exit")
+    parser.add_argument("--curves", nargs="?", const="results/training/curves.png", metavar="PNG",
+                        help="draw the runs' learning curves (default: results/training/curves.png) and exit")
     args = parser.parse_args(argv)
     if args.threads:
         import tensorflow as tf
@@ -332,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.status:
         print("\n".join(status()))
         return 0
+    if args.curves:
+        return _curves(args.curves)
     overrides = {"learning_rate": args.learning_rate} if args.learning_rate else {}
     try:
         state = train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
