@@ -154,7 +154,6 @@ def _parse_size(text: str) -> tuple[int, int] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = argparse.ArgumentParser(prog="python -m utils.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="folder in the Vimeo90K triplet layout (default: the test clips, whole)")
@@ -167,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="also write the JSON to this file (atomically)")
     parser.add_argument("--timing-size", type=_parse_size, default=(256, 448),
                         help="WIDTHxHEIGHT for the ms-per-frame timing, or 'off' (default: 448x256)")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     args = parser.parse_args(argv)
 
-    from utils import paths
+    from utils import paths, quiet
+
+    quiet.native_stderr_to_log("evaluate", args.verbose)
 
     try:
         checkpoints = [paths.resolve(c) if c == DEFAULT_CHECKPOINT else Path(c) for c in args.checkpoint]

@@ -624,6 +624,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP,
                         help=f"pixels shared by neighbouring tiles (default {DEFAULT_OVERLAP})")
     common.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    common.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     commands = parser.add_subparsers(dest="command", required=True)
     pair = commands.add_parser("pair", parents=[common], help="frames between two images")
     pair.add_argument("frame_a", type=Path)
@@ -648,6 +649,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import json
 
     args = _parser().parse_args(argv)
+    from utils import quiet
+
+    quiet.native_stderr_to_log("interpolate", args.verbose)
     try:
         if args.tile < 64 or not 0 <= args.overlap < args.tile // 2:
             raise InputError(f"--tile must be at least 64 and --overlap between 0 and tile/2, got "

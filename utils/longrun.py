@@ -340,7 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status", action="store_true", help="print where each run stands and exit")
     parser.add_argument("--curves", nargs="?", const="results/training/curves.png", metavar="PNG",
                         help="draw the runs' learning curves (default: results/training/curves.png) and exit")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     args = parser.parse_args(argv)
+    from utils import quiet
+
+    quiet.native_stderr_to_log(f"longrun_{args.model}", args.verbose)
     if args.threads:
         import tensorflow as tf
 

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from utils import losses, paths, profiles
+from utils import paths, profiles
 
 NOTEBOOKS = (
     "01_data_preparation.ipynb",
@@ -32,6 +32,7 @@ NOTEBOOKS = (
 )
 TRAINING_NOTEBOOK = "04_training.ipynb"
 FLOW_LOSS = "charbonnier"
+LOSS_NAMES = ("mse", "charbonnier", "ssim")  # utils.losses.LOSSES, named here so that --help imports no TensorFlow
 # TensorFlow's C++ start-up lines (absl logs them before TF_CPP_MIN_LOG_LEVEL is read).
 STARTUP_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|To enable the following instructions|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\])")
 
@@ -123,9 +124,10 @@ def run_pipeline(
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by the kernels
     profiles.get_profile(profile)
-    losses_to_train = list(losses_to_train or losses.LOSSES)
+    losses_to_train = list(losses_to_train or LOSS_NAMES)
     for loss in losses_to_train:
-        losses.get_loss(loss)
+        if loss not in LOSS_NAMES:
+            raise ValueError(f"Unknown loss {loss!r}: expected one of {', '.join(LOSS_NAMES)}.")
     root = paths.repo_root()
     output_dir = paths.resolve(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -165,14 +167,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", help="results folder (default: the notebooks' 'results')")
     parser.add_argument("--runs-dir", help="training runs folder (default: the notebooks' 'runs')")
     parser.add_argument("--images-dir", help="figures folder (default: the notebooks' 'images')")
-    parser.add_argument("--losses", nargs="+", choices=list(losses.LOSSES), help="losses to train (default: all)")
+    parser.add_argument("--losses", nargs="+", choices=list(LOSS_NAMES), help="losses to train (default: all)")
     parser.add_argument("--no-flow", action="store_true", help="skip training the flow-guided UNet")
     parser.add_argument("--in-place", action="store_true", help="also refresh the notebooks in notebooks/")
     parser.add_argument("--kernel", help="Jupyter kernel name")
+    parser.add_argument("--verbose", action="store_true", help="show the kernels' and TensorFlow's start-up lines")
     args = parser.parse_args(argv)
+    from utils import quiet
+
+    log = quiet.native_stderr_to_log("pipeline", args.verbose)
     start = time.perf_counter()
-    run_pipeline(args.profile, args.output_dir, args.data_dir, args.results_dir, args.runs_dir, args.images_dir,
-                 args.losses, args.in_place, args.kernel, flow=not args.no_flow)
+    try:
+        run_pipeline(args.profile, args.output_dir, args.data_dir, args.results_dir, args.runs_dir, args.images_dir,
+                     args.losses, args.in_place, args.kernel, flow=not args.no_flow)
+    except Exception as error:  # papermill's execution error names the failing cell; the executed copy shows it
+        name = getattr(error, "ename", type(error).__name__)
+        value = getattr(error, "evalue", str(error)).strip().splitlines()
+        print(f"\nerror: {name}: {value[-1] if value else ''}", file=sys.stderr)
+        if log is not None:
+            print(f"(kernel and TensorFlow messages: {paths.display(log)})", file=sys.stderr)
+        return 1
     print(f"pipeline ({args.profile}) finished in {time.perf_counter() - start:.0f} s", flush=True)
     return 0
 
