@@ -174,3 +174,25 @@ def test_flow_module_imports_nothing_of_utils_and_nothing_imports_in_a_circle():
 
     assert imported("flow") == set()
     assert "baselines" not in imported("data") and "data" in imported("baselines")
+
+
+def test_flow_unet_without_flow_update_blends_the_prior_warps():
+    import keras
+
+    from utils import model as model_lib
+
+    network = model_lib.build_flow_unet(4, 2, flow_update=False)
+    assert network.get_layer("blend").head_names() == ["mask_logit", "residual"]
+    assert network.get_layer("heads").filters == 4
+    rng = np.random.default_rng(0)
+    frames = rng.random((1, 16, 24, 6)).astype(np.float32)
+    flows = rng.normal(0, 2, (1, 16, 24, 4)).astype(np.float32)
+    out = network(np.concatenate([frames, flows], -1)).numpy()
+    import tensorflow as tf
+
+    from utils import warp
+    expected = 0.5 * (warp.backward_warp(tf.constant(frames[..., :3]), tf.constant(flows[..., :2]))
+                      + warp.backward_warp(tf.constant(frames[..., 3:]), tf.constant(flows[..., 2:])))
+    np.testing.assert_allclose(out, expected.numpy(), atol=1e-5)
+    restored = keras.models.clone_model(network)
+    assert restored.get_layer("blend").flow_update is False

@@ -228,11 +228,13 @@ def flow_head_outputs(model, frame1: np.ndarray, frame3: np.ndarray) -> dict[str
     inputs = model_lib.model_inputs(frame1, frame3, 10)
     heads, prediction = probe(inputs, training=False)
     parts = blend.split_heads(tf.cast(heads, tf.float32))
-    update, logit = (np.asarray(parts[name], np.float32)[0] for name in ("flow_update", "mask_logit"))
+    logit = np.asarray(parts["mask_logit"], np.float32)[0]
     prediction = np.asarray(prediction, np.float32)[0]
     height, width = frame1.shape[:2]
     prior = inputs[0, ..., 6:10]
-    flows = prior + model_lib.FLOW_SCALE * update[:height, :width]
+    flows = prior
+    if "flow_update" in parts:
+        flows = prior + model_lib.FLOW_SCALE * np.asarray(parts["flow_update"], np.float32)[0, :height, :width]
     mask = 1.0 / (1.0 + np.exp(-logit[:height, :width, 0]))
     return {"prior": prior, "flows": flows, "mask": mask, "prediction": np.clip(prediction, 0, 1)}
 

@@ -47,6 +47,7 @@ class RunConfig:
     base_filters: int = 16
     depth: int = 4
     mask_gain: float = 16.0
+    flow_update: bool = False
     initializer: str = "he_normal"
     loss: str = "charbonnier"
     learning_rate: float = 3e-4
@@ -76,7 +77,8 @@ def build_network(config: RunConfig):
 
     if config.model == "flow":
         return model_lib.build_flow_unet(config.base_filters, config.depth, mask_gain=config.mask_gain,
-                                         name="flow_unet_corpus", initializer=config.initializer)
+                                         name="flow_unet_corpus", initializer=config.initializer,
+                                         flow_update=config.flow_update)
     return model_lib.build_unet(config.base_filters, config.depth, "residual", name="unet_corpus",
                                 initializer=config.initializer)
 

@@ -143,16 +143,20 @@ class FlowBlend(keras.layers.Layer):
         mask_gain: multiplies the mask logit, so that Adam moves the mask that much faster (its gradient
             is small: it only matters where the two warped frames disagree).
         residual: whether the heads end with the RGB residual.
+        flow_update: whether the heads start with the flow correction (else the prior flows are used as
+            they are and the network only decides how to blend the two warped frames).
     """
 
-    def __init__(self, mask_gain: float = 1.0, residual: bool = True, **kwargs):
+    def __init__(self, mask_gain: float = 1.0, residual: bool = True, flow_update: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.mask_gain = float(mask_gain)
         self.residual = bool(residual)
+        self.flow_update = bool(flow_update)
 
     def head_names(self) -> list[str]:
-        """The heads in channel order: ``flow_update``, ``mask_logit`` (and ``residual``)."""
-        return [name for name in HEAD_CHANNELS if self.residual or name != "residual"]
+        """The heads in channel order: (``flow_update``), ``mask_logit`` (and ``residual``)."""
+        wanted = {"flow_update": self.flow_update, "mask_logit": True, "residual": self.residual}
+        return [name for name in HEAD_CHANNELS if wanted[name]]
 
     def split_heads(self, heads):
         """``{name: tensor}`` of the heads' channels; the mask logit with its gain applied."""
@@ -163,12 +167,14 @@ class FlowBlend(keras.layers.Layer):
     def call(self, inputs):
         frames, heads = (tf.cast(x, tf.float32) for x in inputs)
         parts = self.split_heads(heads)
-        warped_1, warped_3 = _warp_both(frames, frames[..., 6:10] + FLOW_SCALE * parts["flow_update"])
+        flows = frames[..., 6:10] + FLOW_SCALE * parts["flow_update"] if self.flow_update else frames[..., 6:10]
+        warped_1, warped_3 = _warp_both(frames, flows)
         blended = _blend(parts["mask_logit"], warped_1, warped_3)
         return blended + parts["residual"] if self.residual else blended
 
     def get_config(self):
-        return {**super().get_config(), "mask_gain": self.mask_gain, "residual": self.residual}
+        return {**super().get_config(), "mask_gain": self.mask_gain, "residual": self.residual,
+                "flow_update": self.flow_update}
 
 
 @keras.saving.register_keras_serializable(package="vfi")
@@ -182,7 +188,8 @@ class PriorFeatures(keras.layers.Layer):
 
 
 def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = True, mask_gain: float = 4.0,
-                    name: str = "flow_unet", initializer: str = "glorot_uniform") -> keras.Model:
+                    name: str = "flow_unet", initializer: str = "glorot_uniform",
+                    flow_update: bool = True) -> keras.Model:
     """Builds the flow-guided UNet.
 
     The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
@@ -200,6 +207,7 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         name: model name.
         initializer: the ReLU convolutions' kernel initializer (``he_normal`` keeps the activations'
             scale through the levels; Keras's ``glorot_uniform`` halves it at every level).
+        flow_update: learn a correction to the prior flows (else keep DIS's flows and learn the blend).
 
     Returns:
         A functional model mapping (batch, H, W, 10) to (batch, H, W, 3) for any H and W; the
@@ -216,7 +224,7 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     x = _unet_body(features, base_filters, depth, initializer)
     # One zero-initialised 3x3 convolution for all heads: with 8 outputs it costs about a third of three
     # convolutions with 4, 1 and 3 (oneDNN computes channels in blocks), forward and backward.
-    blend = FlowBlend(mask_gain, residual, dtype="float32", name="blend")
+    blend = FlowBlend(mask_gain, residual, flow_update, dtype="float32", name="blend")
     channels = sum(HEAD_CHANNELS[head] for head in blend.head_names())
     heads = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", dtype="float32",
                                 name="heads")(x)
