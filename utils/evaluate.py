@@ -110,7 +110,7 @@ def evaluate_folder(
         ``{"data_root", "triplets", "methods": {name: {"psnr", "ssim", "ms_per_frame",
         "groups": {folder: {...}}}}}``, with ``"clip_names"`` when the root has a clip manifest.
     """
-    from utils import data, evaluation
+    from utils import data, evaluation, paths
 
     if triplet_ids is None:
         triplet_ids = data.read_triplet_list(data_root, "test", list_path=list_path)
@@ -130,7 +130,7 @@ def evaluate_folder(
 
     summary = evaluation.evaluate_methods(methods, data_root, triplet_ids, on_prediction=on_prediction,
                                           on_triplet=report)
-    result = {"data_root": str(data_root), "triplets": summary["triplets"], "methods": summary["methods"]}
+    result = {"data_root": paths.display(data_root), "triplets": summary["triplets"], "methods": summary["methods"]}
     manifest = Path(data_root) / "clips.json"
     if manifest.is_file():
         names = json.loads(manifest.read_text()).get("clips", {})

@@ -7,6 +7,7 @@
 - :func:`flow_head_outputs`, :func:`flow_mask_figure`: the flow-guided UNet's two flow fields (colour-coded)
   and its blend mask on real frames;
 - :func:`header_image`: frame 1, averaging, the flow UNet and frame 3 side by side;
+- :func:`learned_vs_average`: where a network's middle frame differs from the frame average, with both errors;
 - :func:`longrun_curves`: the long runs' validation PSNR (above the baseline each network starts from)
   and training loss against CPU-hours and steps.
 """
@@ -336,4 +337,32 @@ def longrun_curves(states: dict[str, dict], path=None):
     figure.tight_layout()
     if path is not None:
         viz.save_figure(figure, path)
+    return figure
+
+
+def learned_vs_average(examples: dict[str, dict[str, np.ndarray]], network: str, path=None, gain: float = 4.0):
+    """What a network learned that averaging cannot: its frame, the average, and both errors, per example.
+
+    Args:
+        examples: name -> ``{"frame 1", "frame 3", "truth", "frame average", network: ...}`` (``uint8`` or float).
+        network: the key of the network's prediction.
+        path: where to save the figure (optional).
+        gain: the absolute errors are multiplied by this to be visible.
+
+    Returns:
+        The figure: one row per example with frame 1, the average, the network, the truth, the average's error
+        and the network's error (brighter is worse).
+    """
+    rows = []
+    for example in examples.values():
+        truth = viz.as_float(example["truth"])
+        average, predicted = viz.as_float(example["frame average"]), viz.as_float(example[network])
+        rows.append([example["frame 1"], average, predicted, truth,
+                     np.clip(gain * np.abs(average - truth), 0, 1), np.clip(gain * np.abs(predicted - truth), 0, 1)])
+    figure = viz.image_grid(rows, ["frame 1", "frame average", network, "truth", f"average error x{gain:g}",
+                                   f"{network} error x{gain:g}"], cell_size=2.2)
+    for axis, name in zip(figure.axes[::6], examples):
+        axis.text(-0.04, 0.5, name, transform=axis.transAxes, rotation=90, va="center", ha="right", fontsize=9)
+    if path is not None:
+        viz.save_figure(figure, path, dpi=80)
     return figure

@@ -12,7 +12,8 @@ from matplotlib.patches import Rectangle
 from utils import data, paths
 
 
-def _as_float(image: np.ndarray) -> np.ndarray:
+def as_float(image: np.ndarray) -> np.ndarray:
+    """An image as float32 in [0, 1] (``uint8`` scaled, floats clipped)."""
     return data.to_float(image) if image.dtype == np.uint8 else np.clip(image, 0.0, 1.0)
 
 
@@ -21,7 +22,7 @@ def motion_box(frame1: np.ndarray, frame3: np.ndarray, size: int = 64) -> tuple[
 
     That is where blending ghosts and where a zoomed crop shows the difference between methods.
     """
-    difference = np.abs(_as_float(frame1) - _as_float(frame3)).mean(axis=-1)
+    difference = np.abs(as_float(frame1) - as_float(frame3)).mean(axis=-1)
     height, width = difference.shape
     size = min(size, height, width)
     integral = np.pad(difference.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
@@ -36,7 +37,7 @@ def show_triplet(frames: Sequence[np.ndarray], titles: Sequence[str] = ("frame 1
     figure, axes = plt.subplots(1, len(frames), figsize=(figure_width, figure_width / len(frames) * 0.8),
                                 squeeze=False)
     for axis, frame, title in zip(axes[0], frames, titles):
-        axis.imshow(_as_float(frame))
+        axis.imshow(as_float(frame))
         axis.set_title(title)
         axis.axis("off")
     figure.tight_layout()
@@ -65,15 +66,21 @@ def comparison_grid(
     columns = list(examples[0])
     aspects = [example["frame 1"].shape[0] / example["frame 1"].shape[1] for example in examples]
     ratios = [r for aspect in aspects for r in (aspect, 1.0)]
-    cell = 2.2
-    figure, axes = plt.subplots(2 * len(examples), len(columns), squeeze=False,
-                                figsize=(cell * len(columns), cell * (sum(ratios) + 0.25 * len(ratios))),
+    # Every box exactly as tall as its image at the column width, so no row leaves an empty band: the
+    # figure's height is the images' heights plus fixed gaps (titles on top, scores under the crops).
+    cell, wspace, gap, top_margin, bottom_margin = 2.2, 0.04, 0.28, 0.3, 0.28
+    width = cell * len(columns)
+    column_width = 0.99 * width / (len(columns) + (len(columns) - 1) * wspace)
+    height = column_width * sum(ratios) + gap * (len(ratios) - 1) + top_margin + bottom_margin
+    figure, axes = plt.subplots(2 * len(examples), len(columns), squeeze=False, figsize=(width, height),
                                 gridspec_kw={"height_ratios": ratios})
+    figure.subplots_adjust(left=0.005, right=0.995, top=1 - top_margin / height, bottom=bottom_margin / height,
+                           wspace=wspace, hspace=gap / (column_width * sum(ratios) / len(ratios)))
     for row, example in enumerate(examples):
         side = crop_size or max(32, min(example["frame 1"].shape[:2]) // 3)
         top, left, height, width = motion_box(example["frame 1"], example["frame 3"], side)
         for column, name in enumerate(columns):
-            image = _as_float(example[name])
+            image = as_float(example[name])
             full, zoom = axes[2 * row, column], axes[2 * row + 1, column]
             full.imshow(image)
             full.add_patch(Rectangle((left, top), width, height, fill=False, edgecolor="yellow", linewidth=1.2))
@@ -85,7 +92,6 @@ def comparison_grid(
             for axis in (full, zoom):
                 axis.set_xticks([])
                 axis.set_yticks([])
-    figure.tight_layout()
     if path is not None:
         save_figure(figure, path)
     return figure
@@ -115,7 +121,7 @@ def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 10.0, 
 
     if len(frames) < 2:
         raise ValueError(f"save_gif needs at least 2 frames for {path}, got {len(frames)}.")
-    images = [data.to_uint8(_as_float(f)) for f in frames]
+    images = [data.to_uint8(as_float(f)) for f in frames]
     height, width = images[0].shape[:2]
     if max_width is not None and width > max_width:
         size = (max_width, int(round(height * max_width / width)))
@@ -154,10 +160,10 @@ def viewer_image(example: dict[str, np.ndarray], method: str, stage: str) -> np.
     """
     if stage not in VIEWER_STAGES:
         raise ValueError(f"Unknown viewer stage {stage!r}: expected one of {', '.join(VIEWER_STAGES)}.")
-    prediction, truth = _as_float(example[method]), _as_float(example["truth"])
+    prediction, truth = as_float(example[method]), as_float(example["truth"])
     image = {"frame 1": example["frame 1"], "prediction": prediction, "truth": truth, "frame 3": example["frame 3"],
              "error ×4": np.clip(4 * np.abs(prediction - truth), 0, 1)}[stage]
-    return data.to_uint8(_as_float(np.asarray(image)))
+    return data.to_uint8(as_float(np.asarray(image)))
 
 
 def encode_image(image: np.ndarray, image_format: str = "jpeg") -> bytes:
@@ -223,13 +229,19 @@ def triplet_viewer(examples: dict[str, dict[str, np.ndarray]], static_preview: b
 
 def image_grid(rows: Sequence[Sequence[np.ndarray]], column_titles: Sequence[str] | None = None,
                cell_size: float = 2.6):
-    """Shows rows of images (arrays or tensors in [0, 1] or ``uint8``); returns the figure."""
-    figure, axes = plt.subplots(len(rows), len(rows[0]), figsize=(cell_size * len(rows[0]), cell_size * len(rows)),
-                                squeeze=False)
+    """Shows rows of images (arrays or tensors in [0, 1] or ``uint8``); returns the figure.
+
+    Each row is as tall as its first image's aspect asks (``cell_size`` inches wide per image), so rows of
+    wide frames leave no empty bands.
+    """
+    ratios = [np.asarray(row[0]).shape[0] / np.asarray(row[0]).shape[1] for row in rows]
+    title_space = 0.3 if column_titles is not None else 0.0
+    figure, axes = plt.subplots(len(rows), len(rows[0]), squeeze=False, gridspec_kw={"height_ratios": ratios},
+                                figsize=(cell_size * len(rows[0]), cell_size * sum(ratios) + title_space))
     for row_index, row in enumerate(rows):
         for column_index, image in enumerate(row):
             axis = axes[row_index, column_index]
-            axis.imshow(_as_float(np.asarray(image)))
+            axis.imshow(as_float(np.asarray(image)))
             axis.axis("off")
             if row_index == 0 and column_titles is not None:
                 axis.set_title(column_titles[column_index])
@@ -257,7 +269,7 @@ def plot_series(series: dict[str, Sequence[float]], xlabel: str, ylabel: str, th
 
 def motion_amount(frame1: np.ndarray, frame3: np.ndarray) -> float:
     """Mean absolute difference between two frames (0..1): a cheap measure of how much moves."""
-    return float(np.abs(_as_float(frame1) - _as_float(frame3)).mean())
+    return float(np.abs(as_float(frame1) - as_float(frame3)).mean())
 
 
 def labelled_panels(images: dict[str, np.ndarray], max_width: int | None = 240) -> np.ndarray:
@@ -271,7 +283,7 @@ def labelled_panels(images: dict[str, np.ndarray], max_width: int | None = 240) 
 
     panels = []
     for name, image in images.items():
-        panel = data.to_uint8(_as_float(np.asarray(image)))
+        panel = data.to_uint8(as_float(np.asarray(image)))
         height, width = panel.shape[:2]
         if max_width is not None and width > max_width:
             panel = cv2.resize(panel, (max_width, int(round(height * max_width / width))), interpolation=cv2.INTER_AREA)
