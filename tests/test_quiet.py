@@ -48,3 +48,16 @@ def test_interpolate_is_quiet(tmp_path):
 def test_help_imports_no_tensorflow(module, tmp_path):
     done = _run([module, "--help"], tmp_path)
     assert done.returncode == 0 and _noise(done.stderr) == [] and "usage" in done.stdout
+
+
+def test_the_redirection_ends_with_the_block(tmp_path):
+    """In-process callers (tests, notebooks) get their stderr back after a command's main returns."""
+    from utils import quiet
+
+    before = os.fstat(2)
+    with quiet.native_stderr_to_log("quiet_test") as log:
+        os.write(2, b"native line\n")
+        assert os.fstat(2).st_ino == log.stat().st_ino
+    after = os.fstat(2)
+    assert (after.st_ino, after.st_dev) == (before.st_ino, before.st_dev)
+    assert log.read_text() == "native line\n"

@@ -169,9 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     args = parser.parse_args(argv)
 
-    from utils import paths, quiet
+    from utils import quiet
 
-    quiet.native_stderr_to_log("evaluate", args.verbose)
+    with quiet.native_stderr_to_log("evaluate", args.verbose):
+        return _run(args)
+
+
+def _run(args) -> int:
+    from utils import paths
 
     try:
         checkpoints = [paths.resolve(c) if c == DEFAULT_CHECKPOINT else Path(c) for c in args.checkpoint]

@@ -646,12 +646,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (2 for bad input, with a one-line message)."""
-    import json
-
     args = _parser().parse_args(argv)
     from utils import quiet
 
-    quiet.native_stderr_to_log("interpolate", args.verbose)
+    with quiet.native_stderr_to_log("interpolate", args.verbose):
+        return _run(args)
+
+
+def _run(args) -> int:
+    """Runs a parsed command line (see :func:`main`)."""
+    import json
+
     try:
         if args.tile < 64 or not 0 <= args.overlap < args.tile // 2:
             raise InputError(f"--tile must be at least 64 and --overlap between 0 and tile/2, got "

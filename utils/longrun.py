@@ -346,7 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from utils import quiet
 
-    quiet.native_stderr_to_log(f"longrun_{args.model}", args.verbose)
+    with quiet.native_stderr_to_log(f"longrun_{args.model}", args.verbose):
+        return _run(args)
+
+
+def _run(args) -> int:
     if args.threads:
         import tensorflow as tf
 

@@ -175,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from utils import quiet
 
-    log = quiet.native_stderr_to_log("pipeline", args.verbose)
+    with quiet.native_stderr_to_log("pipeline", args.verbose) as log:
+        return _run(args, log)
+
+
+def _run(args, log) -> int:
     start = time.perf_counter()
     try:
         run_pipeline(args.profile, args.output_dir, args.data_dir, args.results_dir, args.runs_dir, args.images_dir,

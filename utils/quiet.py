@@ -9,9 +9,11 @@ progress and summary only; ``--verbose`` on the command lines leaves everything 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from utils import paths
@@ -19,28 +21,46 @@ from utils import paths
 LOG_DIR = "build/logs"
 
 
-def native_stderr_to_log(command: str, verbose: bool = False) -> Path | None:
-    """Sends native (C/C++) writes to stderr to ``build/logs/<command>.log``; Python's stderr stays on the terminal.
+@contextlib.contextmanager
+def native_stderr_to_log(command: str, verbose: bool = False) -> Iterator[Path | None]:
+    """Within the block, native (C/C++) writes to stderr go to ``build/logs/<command>.log``.
 
-    Call it first thing in a command's ``main``, before TensorFlow is imported.
+    Python's ``sys.stderr`` keeps the terminal (when it wrote to descriptor 2, it is given a duplicate of
+    the old descriptor; a captured stream, as under pytest, is left as it is). Both are restored after
+    the block. Enter it before TensorFlow is imported: its start-up lines come at import time.
 
     Args:
         command: the log file's name.
-        verbose: leave stderr alone (and return ``None``).
+        verbose: leave stderr alone (the block gets ``None``).
 
-    Returns:
+    Yields:
         The log file, or ``None`` when ``verbose``.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if verbose:
-        return None
+        yield None
+        return
     log = paths.resolve(LOG_DIR) / f"{command}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    sys.stderr.flush()
-    terminal = os.dup(2)
+    original = sys.stderr
+    original.flush()
+    try:
+        writes_to_descriptor_2 = original.fileno() == 2
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        writes_to_descriptor_2 = False
+    saved = os.dup(2)
     handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(handle, 2)
     os.close(handle)
-    sys.stderr = io.TextIOWrapper(os.fdopen(terminal, "wb", buffering=0), write_through=True,
-                                  encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace")
-    return log
+    if writes_to_descriptor_2:
+        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(saved), "wb", buffering=0), write_through=True,
+                                      encoding=original.encoding or "utf-8", errors="backslashreplace")
+    try:
+        yield log
+    finally:
+        if sys.stderr is not original:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = original
+        os.dup2(saved, 2)
+        os.close(saved)
