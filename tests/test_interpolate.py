@@ -1,4 +1,4 @@
-"""`python -m utils.interpolate`: tiling, recursive midpoints, frame-rate up-conversion, and bad input."""
+"""`python -m utils.interpolate`: tiling, times, any frame rate, containers, and bad input."""
 
 from __future__ import annotations
 
@@ -110,13 +110,22 @@ def test_recursive_midpoints_reach_quarter_times_with_three_calls():
     assert [int(frames[t][0, 0, 0]) for t in (0.25, 0.5, 0.75)] == [64, 128, 192]
 
 
-@pytest.mark.parametrize("times", [[0.3], [0.0], [1.0], [0.5, 1.5]])
-def test_times_the_model_cannot_reach_are_refused(times):
-    with pytest.raises(interpolate.InputError, match="multiple of 1/64"):
+@pytest.mark.parametrize("times", [[0.0], [1.0], [0.5, 1.5], [-0.2]])
+def test_times_outside_the_interval_are_refused(times):
+    with pytest.raises(interpolate.InputError, match="strictly between 0 and 1"):
         interpolate.check_times(times)
 
 
-@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_any_time_exact_for_dis_and_averaging_nearest_sixty_fourth_for_a_midpoint_network():
+    black, white = np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)
+    timed = interpolate.timed(baselines.frame_average)
+    assert int(interpolate.frames_between(timed, black, white, [0.3])[0.3][0, 0, 0]) == int(0.3 * 255 + 0.5)
+    midpoint_only = interpolate.frames_between(baselines.frame_average, black, white, [0.3])
+    assert interpolate.midpoint_time(0.3) == 19 / 64
+    assert abs(int(midpoint_only[0.3][0, 0, 0]) - 19 / 64 * 255) <= 3  # six rounded midpoints
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4, 8])
 def test_upsampling_keeps_the_duration(factor):
     frames = [moving_square(2 * k) for k in range(5)]
     output = list(interpolate.upsample_frames(baselines.frame_average, iter(frames), factor))
@@ -171,7 +180,7 @@ def test_video_doubles_the_rate_keeps_duration_and_copies_audio(clip_with_audio,
     assert interpolate.main(["video", str(clip_with_audio), "-o", str(output), "--factor", "2",
                              "--checkpoint", str(flow_checkpoint), "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["input_frames"] == 30 and summary["output_frames"] == 60 and summary["audio_copied"]
+    assert summary["input_frames"] == 30 and summary["output_frames"] == 60 and summary["audio"] == "copied"
     meta, frames, seconds = video_info(output)
     assert meta["fps"] == 20 and frames == 60 and seconds == pytest.approx(3.0, abs=0.05)
     assert meta["audio_codec"] == "aac"
@@ -190,7 +199,7 @@ def test_folder_of_frames_in_and_out_with_gray_and_rgba(tmp_path, capsys):
         image.save(folder / f"f{k + 8}.png")  # f8, f9, f10: natural order, not f10 first
     output = tmp_path / "frames_x4"
     assert interpolate.main(["video", str(folder), "-o", str(output), "--factor", "4", "--method", "dis",
-                             "--quiet"]) == 0
+                             "--input-fps", "25", "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["output_frames"] == 12 and summary["output_fps"] == 100
     written = sorted(output.iterdir())
@@ -221,7 +230,8 @@ def _error(capsys, arguments):
     ("missing", "Input not found"),
     ("not a video", "Cannot read"),
     ("one frame", "has 1 frame(s)"),
-    ("factor", "--factor must be one of 2, 4, 8, got 3"),
+    ("factor", "--factor must be a whole number of at least 2, got 1"),
+    ("suffix", "unknown video suffix '.xyz'"),
     ("same path", "is the input"),
     ("exists", "exists: choose another path or pass --overwrite"),
 ])
@@ -236,14 +246,16 @@ def test_bad_video_input_gets_a_clear_error(case, message, tmp_path, capsys):
     elif case != "missing":
         ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "0.5", "-pix_fmt", "yuv420p", source)
     if case == "factor":
-        factor = "3"
+        factor = "1"
+    if case == "suffix":
+        output = tmp_path / "output.xyz"
     if case == "same path":
         output = source
     if case == "exists":
         output.write_bytes(b"the user's own file")
     code, error = _error(capsys, ["video", str(source), "-o", str(output), "--factor", factor, "--method", "average"])
     assert code == 2 and message in error, error
-    named = {"exists": output, "factor": "--factor"}.get(case, source)
+    named = {"exists": output, "factor": "--factor", "suffix": output}.get(case, source)
     assert str(named) in error, error
     if case == "exists":
         assert output.read_bytes() == b"the user's own file"
@@ -295,3 +307,72 @@ def test_an_interrupted_run_leaves_no_output_and_keeps_the_old_one(clip_with_aud
     assert interpolate.main(["video", str(clip_with_audio), "-o", str(output), "--overwrite", "--quiet"]) == 130
     assert output.read_bytes() == b"earlier result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "result.mp4"]  # no temporary left
+
+
+def test_unknown_container_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("nothing may be read or loaded for an unknown output suffix")
+
+    monkeypatch.setattr(interpolate, "open_source", never)
+    monkeypatch.setattr(interpolate, "load_method", never)
+    code, error = _error(capsys, ["video", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.xyz")])
+    assert code == 2 and error.count("\n") == 1 and ".mp4, .mov, .mkv, .webm, .gif" in error
+
+
+@pytest.fixture
+def clip_24fps(tmp_path):
+    """Two seconds at 24 fps with a moving pattern and a 440 Hz AAC track."""
+    path = tmp_path / "clip24.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=96x64:rate=24", "-f", "lavfi", "-i", "sine=frequency=440",
+           "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", path)
+    return path
+
+
+def test_24_fps_becomes_60_with_the_same_duration_and_its_audio(clip_24fps, tmp_path, capsys):
+    output = tmp_path / "clip60.mp4"
+    assert interpolate.main(["video", str(clip_24fps), "-o", str(output), "--fps", "60", "--method", "dis",
+                             "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["input_frames"] == 48 and summary["output_frames"] == 120 and summary["audio"] == "copied"
+    meta, frames, seconds = video_info(output)
+    assert meta["fps"] == 60 and frames == 120
+    assert abs(seconds - 2.0) <= 1 / 60 + 1e-6 and meta["audio_codec"].startswith("aac")
+    assert audio_packets(output) == audio_packets(clip_24fps)
+
+
+def test_output_frames_fall_on_input_frames_where_the_times_meet():
+    frames = [np.full((8, 8, 3), 20 * k, np.uint8) for k in range(5)]
+    method = interpolate.timed(baselines.frame_average)
+    up = list(interpolate.retime_frames(method, iter(frames), 24, 60))  # 2.5 output frames per input frame
+    assert len(up) == round(5 * 60 / 24)
+    for k in (0, 5, 10):  # times 0, 1/12, 1/6 s are input frames 0, 2, 4
+        np.testing.assert_array_equal(up[k], frames[2 * k // 5])
+    assert int(up[1][0, 0, 0]) == round(0.4 * 20)  # 1/60 s = 0.4 of the way from frame 0 to frame 1
+    down = list(interpolate.retime_frames(method, iter(frames), 30, 24))  # lowering the rate picks frames
+    assert all(any((d == f).all() for f in frames) for d in down) and len(down) == 4
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov", ".webm", ".gif", ""])
+def test_every_container_is_written_and_read_back_with_odd_sizes_kept(suffix, tmp_path, capsys):
+    source = tmp_path / "odd.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=321x241:rate=10", "-f", "lavfi", "-i", "sine=frequency=440",
+           "-t", "0.6", "-c:v", "libx264", "-pix_fmt", "yuv444p", "-c:a", "aac", source)
+    output = tmp_path / f"out{suffix}"
+    assert interpolate.main(["video", str(source), "-o", str(output), "--factor", "3", "--method", "average",
+                             "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["output_frames"] == 3 * summary["input_frames"] == 18
+    if suffix == "":
+        frames = sorted(output.iterdir())
+        assert len(frames) == 18 and data.read_image(frames[0]).shape == (241, 321, 3)
+        assert summary["audio"].startswith("dropped")
+        return
+    meta, count, seconds = video_info(output)
+    assert tuple(meta["size"]) == (321, 241) and count == 18
+    if suffix == ".gif":  # GIF delays are whole hundredths of a second: ffmpeg alternates 3 and 4 to keep 30 fps
+        assert summary["audio"].startswith("dropped") and abs(seconds - 0.6) <= 0.02
+        return
+    assert meta["fps"] == 30
+    assert summary["audio"] in ("copied", "libopus") and meta.get("audio_codec")
+    if suffix == ".webm":
+        assert meta["codec"].startswith("vp9") and summary["audio"] == "libopus"

@@ -24,19 +24,22 @@ from utils.flow import dis_flow, flow_prior, intermediate_flows  # noqa: F401 (r
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def frame_average(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
-    """Blends the two frames 50/50: exact for static scenes, ghosts where things move.
+def frame_average(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.ndarray:
+    """Blends the two frames (50/50 at the midpoint): exact for static scenes, ghosts where things move.
 
     Args:
         frame1: ``uint8`` (H, W, 3).
         frame3: ``uint8`` (H, W, 3), same shape.
+        t: time of the wanted frame, 0 (frame 1) to 1 (frame 3): the weights are ``1 - t`` and ``t``.
 
     Returns:
         ``float32`` (H, W, 3) in [0, 1].
     """
     if frame1.shape != frame3.shape:
         raise ValueError(f"frame_average needs frames of one size, got {frame1.shape} and {frame3.shape}.")
-    return 0.5 * (data.to_float(frame1) + data.to_float(frame3))
+    if t == 0.5:
+        return 0.5 * (data.to_float(frame1) + data.to_float(frame3))
+    return (1.0 - t) * data.to_float(frame1) + t * data.to_float(frame3)
 
 
 # ----------------------------------------------------------------------------
@@ -58,20 +61,22 @@ def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
                      borderMode=cv2.BORDER_REPLICATE)
 
 
-def dis_interpolate(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
-    """Middle frame from DIS optical flow: both frames warped to the midpoint and averaged.
+def dis_interpolate(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.ndarray:
+    """The frame at time ``t`` from DIS optical flow: both frames warped to ``t`` and blended.
 
     Args:
         frame1, frame3: ``uint8`` RGB frames (H, W, 3) of one size.
+        t: time of the wanted frame (0.5: the middle); the warped frames are weighted ``1 - t`` and ``t``.
 
     Returns:
         ``float32`` (H, W, 3) in [0, 1].
     """
     _check_pair(frame1, frame3, "dis_interpolate")
-    flows = flow_prior(frame1, frame3)
+    flows = flow_prior(frame1, frame3, t)
     warped_1 = backward_warp(data.to_float(frame1), flows[..., :2])
     warped_3 = backward_warp(data.to_float(frame3), flows[..., 2:])
-    return np.clip(0.5 * (warped_1 + warped_3), 0.0, 1.0)
+    blended = 0.5 * (warped_1 + warped_3) if t == 0.5 else (1.0 - t) * warped_1 + t * warped_3
+    return np.clip(blended, 0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------

@@ -1,25 +1,31 @@
 """Interpolate your own frames and videos with a trained model.
 
     python -m utils.interpolate pair frame_a.png frame_b.png -o middle.png
-    python -m utils.interpolate pair frame_a.png frame_b.png -o frames/ --times 0.25 0.5 0.75
-    python -m utils.interpolate video input.mp4 -o output.mp4 --factor 4
-    python -m utils.interpolate video frames_in/ -o frames_out/ --factor 2 --fps 12
+    python -m utils.interpolate pair frame_a.png frame_b.png -o frames/ --times 0.3 0.7
+    python -m utils.interpolate video input.mp4 -o output.mp4 --fps 60
+    python -m utils.interpolate video input.mov -o output.webm --factor 3
+    python -m utils.interpolate video frames_in/ -o frames_out/ --factor 2 --input-fps 12
 
 What ``video`` guarantees:
 
-- Frame rate x N, duration unchanged: every input frame is followed by N - 1 new ones, the last
-  input frame is repeated N - 1 times, so N input frames at ``fps`` become N x factor frames at
-  ``factor x fps``.
-- The audio stream is copied unchanged (re-encoded to AAC only if the output container cannot
-  hold the original codec).
+- Any target rate (``--fps``) or any integer multiple (``--factor``): output frame k shows time
+  k / fps, taken from the input frames around it at the exact fraction t between them (a frame that
+  falls on an input frame is that frame; lowering the rate picks the nearest frames). The duration is
+  unchanged within one output frame.
+- Containers by suffix: ``.mp4``, ``.mkv``, ``.mov`` (H.264), ``.webm`` (VP9 + Opus), ``.gif`` (one
+  palette for the clip), or a folder (no suffix) of numbered PNG frames; any other suffix is refused
+  before any work. The frame size is kept exactly, odd sizes included.
+- The audio stream is copied unchanged (re-encoded only when the container cannot hold its codec:
+  AAC for .mp4/.mov, Opus for .webm; a GIF or a folder has none).
 - Scene cuts are not blended: between two frames of different shots the nearer frame is repeated.
 - Frames of any size: frames larger than ``--tile`` are processed in overlapping tiles, so memory
   stays bounded (a 3840x2160 frame needs no more memory for the network than a 1024x1024 one).
 - Nothing half-written at OUTPUT: the result is written to a temporary file beside it and renamed
   when complete; an existing OUTPUT is refused unless ``--overwrite``.
 
-Times between frames other than 1/2 come from recursive midpoints (1/4 = the midpoint of frame A
-and the 1/2 frame), so ``--times`` takes multiples of 1/64 and ``--factor`` takes 2, 4 or 8.
+Times: DIS and averaging compute any t directly. A network trained for the midpoint reaches other
+times by recursive midpoints (1/4 is the midpoint of frame A and the 1/2 frame), to the nearest
+multiple of 1/64 (at 24 fps, within 0.33 ms of the wanted time).
 """
 
 from __future__ import annotations
@@ -42,8 +48,7 @@ import numpy as np
 
 from utils import data, paths
 from utils.evaluate import DEFAULT_CHECKPOINT
-FACTORS = (2, 4, 8)
-MAX_LEVELS = 6  # --times are multiples of 1 / 2**MAX_LEVELS
+MAX_LEVELS = 6  # a midpoint network reaches multiples of 1 / 2**MAX_LEVELS
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64
@@ -167,7 +172,7 @@ def load_method(name: str = "model", checkpoint: str | Path | None = None, tile:
         from utils import training
 
         return model_method(training.load_model(paths.resolve(checkpoint or DEFAULT_CHECKPOINT)), tile, overlap)
-    simple = {"dis": baselines.dis_interpolate, "average": baselines.frame_average}
+    simple = {"dis": timed(baselines.dis_interpolate), "average": timed(baselines.frame_average)}
     if name not in simple:
         raise ValueError(f"Unknown method {name!r}: expected model, dis or average.")
     return simple[name]
@@ -177,32 +182,39 @@ def load_method(name: str = "model", checkpoint: str | Path | None = None, tile:
 # Frames between two frames
 # ----------------------------------------------------------------------------
 def check_times(times: Sequence[float]) -> list[float]:
-    """Validates times in (0, 1) that recursive midpoints can reach (multiples of 1/64).
+    """Validates times strictly between 0 (frame A) and 1 (frame B).
 
     Raises:
         InputError: naming the offending time.
     """
-    checked = []
     for t in times:
-        scaled = t * 2**MAX_LEVELS
-        if not 0.0 < t < 1.0 or abs(scaled - round(scaled)) > 1e-9:
-            raise InputError(f"--times: {t} is not a multiple of 1/{2**MAX_LEVELS} strictly between 0 and 1 "
-                             "(the model predicts midpoints; other times come from recursive midpoints, "
-                             "e.g. 0.25, 0.5, 0.75).")
-        checked.append(round(scaled) / 2**MAX_LEVELS)
-    return checked
+        if not 0.0 < t < 1.0:
+            raise InputError(f"--times: {t} is not strictly between 0 and 1 (0 is frame A, 1 frame B).")
+    return [float(t) for t in times]
+
+
+def midpoint_time(t: float) -> float:
+    """The time a midpoint network reaches for ``t``: the nearest multiple of 1/64 inside (0, 1)."""
+    steps = 2**MAX_LEVELS
+    return min(max(round(t * steps), 1), steps - 1) / steps
 
 
 def frames_between(method: Method, frame_a: np.ndarray, frame_b: np.ndarray,
                    times: Sequence[float]) -> dict[float, np.ndarray]:
-    """Frames at the given ``times`` between ``frame_a`` (t=0) and ``frame_b`` (t=1) by recursive midpoints.
+    """Frames at the given ``times`` between ``frame_a`` (t=0) and ``frame_b`` (t=1).
 
-    Only the midpoints that some requested time needs are computed (3 model calls for 1/4, 1/2, 3/4).
+    A method with an ``at_time(frame_a, frame_b, t)`` attribute (DIS, averaging) computes each time
+    directly. Otherwise (a network trained for the midpoint) each time is reached by recursive midpoints,
+    to the nearest multiple of 1/64 (:func:`midpoint_time`); only the midpoints some time needs are
+    computed (3 calls for 1/4, 1/2 and 3/4).
 
     Returns:
-        time -> ``uint8`` (H, W, 3) frame.
+        requested time -> ``uint8`` (H, W, 3) frame.
     """
     wanted = check_times(times)
+    at_time = getattr(method, "at_time", None)
+    if at_time is not None:
+        return {t: data.to_uint8(at_time(frame_a, frame_b, t)) for t in wanted}
     cache: dict[tuple[float, float], np.ndarray] = {}
 
     def at(t: float, lo: float, hi: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -215,7 +227,16 @@ def frames_between(method: Method, frame_a: np.ndarray, frame_b: np.ndarray,
             return middle
         return at(t, lo, middle_time, a, middle) if t < middle_time else at(t, middle_time, hi, middle, b)
 
-    return {t: at(t, 0.0, 1.0, frame_a, frame_b) for t in wanted}
+    return {t: at(midpoint_time(t), 0.0, 1.0, frame_a, frame_b) for t in wanted}
+
+
+def timed(function: Callable[..., np.ndarray]) -> Method:
+    """Marks ``function(frame_a, frame_b, t=0.5)`` as able to compute any time (see :func:`frames_between`)."""
+    def method(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        return function(frame_a, frame_b)
+
+    method.at_time = function
+    return method
 
 
 def is_scene_cut(frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
@@ -227,38 +248,84 @@ def is_scene_cut(frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
 
 def upsample_frames(method: Method, frames: Iterator[np.ndarray], factor: int,
                     on_cut: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
-    """Yields ``factor`` frames per input frame: the frame itself, then ``factor - 1`` new ones.
+    """``factor`` frames per input frame (any integer factor of at least 2): :func:`retime_frames` at ``factor`` x.
 
-    Between the last input frame and nothing, the last frame is repeated ``factor - 1`` times, so the
-    output has exactly ``factor`` times as many frames (same duration at ``factor`` times the rate).
-    Across a scene cut nothing is blended: frames before t=0.5 repeat the earlier frame, the rest the later one.
+    Each input frame is followed by ``factor - 1`` new ones; the last frame is repeated ``factor - 1`` times,
+    so N frames become N x factor (the same duration at ``factor`` times the rate).
+    """
+    check_factor(factor)
+    return retime_frames(method, frames, 1.0, float(factor), on_cut=on_cut)
+
+
+def check_factor(factor: int) -> int:
+    """Raises :class:`InputError` unless ``factor`` is a whole number of at least 2."""
+    if int(factor) != factor or factor < 2:
+        raise InputError(f"--factor must be a whole number of at least 2, got {factor}.")
+    return int(factor)
+
+
+def output_positions(input_frames: int, source_fps: float, target_fps: float) -> list[fractions.Fraction]:
+    """Where each output frame falls in input-frame units: output frame k shows time k / target_fps.
+
+    ``round(input_frames * target / source)`` output frames, so the duration is unchanged within one output
+    frame; positions past the last input frame hold it.
+    """
+    ratio = fractions.Fraction(_rate(source_fps)) / fractions.Fraction(_rate(target_fps))
+    count = max(1, round(input_frames / ratio))
+    return [k * ratio for k in range(count)]
+
+
+def retime_frames(method: Method, frames: Iterator[np.ndarray], source_fps: float, target_fps: float,
+                  input_frames: int | None = None, on_cut: Callable[[int], None] | None = None
+                  ) -> Iterator[np.ndarray]:
+    """Yields the frames of ``frames`` (at ``source_fps``) resampled to ``target_fps``.
+
+    Output frame k shows time ``k / target_fps``: at input position ``s = k * source_fps / target_fps``
+    it is input frame ``s`` when ``s`` is whole, else the frame at fraction ``t = s - floor(s)`` between
+    the two input frames around it (:func:`frames_between`). Lowering the rate picks the nearest frame.
+    Across a scene cut nothing is blended: the nearer frame is repeated. The output has
+    ``round(N * target / source)`` frames for N input frames (positions past the last frame hold it).
 
     Args:
-        method: ``(frame_a, frame_b) -> middle``.
+        method: ``(frame_a, frame_b) -> middle``, optionally with ``at_time`` (see :func:`frames_between`).
         frames: ``uint8`` RGB frames of one size.
-        factor: 2, 4 or 8.
-        on_cut: called with the index of the earlier frame at each detected cut.
+        source_fps, target_fps: the input's and the output's frame rates.
+        input_frames: the number of input frames if known (else counted while reading; the tail is the same).
+        on_cut: called with the index of the earlier frame at each detected cut between interpolated frames.
     """
-    if factor not in FACTORS:
-        raise InputError(f"--factor must be one of {', '.join(map(str, FACTORS))}, got {factor}.")
-    times = [k / factor for k in range(1, factor)]
+    ratio = fractions.Fraction(_rate(source_fps)) / fractions.Fraction(_rate(target_fps))
+    lower = ratio > 1
+    k = 0
     previous = None
+    index = -1
     for index, frame in enumerate(frames):
         if previous is not None:
             if frame.shape != previous.shape:
                 raise InputError(f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, frame {index - 1} "
                                  f"{previous.shape[1]}x{previous.shape[0]}: every frame must have one size.")
-            yield previous
-            if is_scene_cut(previous, frame):
-                if on_cut is not None:
-                    on_cut(index - 1)
-                yield from (previous if t < 0.5 else frame for t in times)
-            else:
-                middle = frames_between(method, previous, frame, times)
-                yield from (middle[t] for t in times)
+            pending = []  # output frames whose position lies in [index - 1, index), as fractions past index - 1
+            while k * ratio < index:
+                pending.append(k * ratio - (index - 1))
+                k += 1
+            wanted = [float(t) for t in pending if t != 0 and not lower]
+            cut = bool(wanted) and is_scene_cut(previous, frame)
+            if cut and on_cut is not None:
+                on_cut(index - 1)
+            between = frames_between(method, previous, frame, wanted) if wanted and not cut else {}
+            for t in pending:
+                if t == 0:
+                    yield previous
+                elif lower or cut:
+                    yield previous if t < 0.5 else frame
+                else:
+                    yield between[float(t)]
         previous = frame
-    if previous is not None:
-        yield from [previous] * factor
+    if previous is None:
+        return
+    total = max(1, round((index + 1) / ratio))
+    while k < total:  # at or past the last input frame: hold it
+        yield previous
+        k += 1
 
 
 def drop_and_rebuild(frames: Sequence[np.ndarray],
@@ -359,6 +426,7 @@ class Source:
     size: tuple[int, int]  # width, height
     frame_count: int
     has_audio: bool = False
+    audio_codec: str | None = None
 
 
 def _natural_key(path: Path):
@@ -408,7 +476,7 @@ def open_source(path: str | Path, fps: float | None = None, exact_count: bool = 
     if count < 2:
         raise InputError(f"{path} has {count} frame(s); interpolation needs at least two.")
     return Source(path, "video", float(fps or meta["fps"]), tuple(meta["size"]), int(count),
-                  has_audio=bool(meta.get("audio_codec")))
+                  has_audio=bool(meta.get("audio_codec")), audio_codec=meta.get("audio_codec"))
 
 
 def read_source(source: Source) -> Iterator[np.ndarray]:
@@ -437,18 +505,53 @@ def _rate(fps: float) -> str:
     return str(fractions.Fraction(fps).limit_denominator(1000))
 
 
+# Video codec options and the audio codecs each container can hold without re-encoding.
+CONTAINERS: dict[str, dict] = {
+    ".mp4": {"video": ["-c:v", "libx264", "-crf", "18", "-preset", "medium"], "audio": "aac",
+             "keeps_audio": {"aac", "mp3", "alac", "opus"}},
+    ".mov": {"video": ["-c:v", "libx264", "-crf", "18", "-preset", "medium"], "audio": "aac",
+             "keeps_audio": {"aac", "mp3", "alac", "pcm_s16le", "pcm_s24le"}},
+    ".mkv": {"video": ["-c:v", "libx264", "-crf", "18", "-preset", "medium"], "audio": "aac", "keeps_audio": None},
+    ".webm": {"video": ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-deadline", "good",
+                        "-cpu-used", "4"], "audio": "libopus", "keeps_audio": {"opus", "vorbis"}},
+    ".gif": {"video": ["-filter_complex", "[0:v]split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse"],
+             "audio": None, "keeps_audio": set()},
+}
+
+
+def check_output_kind(output: Path) -> str:
+    """``folder`` for a path without a suffix (or an existing folder), else the container's suffix.
+
+    Raises:
+        InputError: for a suffix no container here writes (before any work is done).
+    """
+    if is_folder_output(output):
+        return "folder"
+    suffix = output.suffix.lower()
+    if suffix not in CONTAINERS:
+        raise InputError(f"Output {output}: unknown video suffix {output.suffix!r}; expected one of "
+                         f"{', '.join(CONTAINERS)}, or a folder (no suffix) for PNG frames.")
+    return suffix
+
+
 class VideoWriter:
-    """Writes ``uint8`` RGB frames to a video through imageio-ffmpeg's binary (H.264, CRF 18)."""
+    """Writes ``uint8`` RGB frames through imageio-ffmpeg's binary, the codec chosen by the container.
+
+    H.264 (CRF 18) for .mp4, .mov and .mkv, VP9 for .webm, a palette computed over the whole clip for
+    .gif. Odd frame sizes are kept exactly: 4:2:0 chroma needs even sizes, so odd ones are written 4:4:4.
+    """
 
     def __init__(self, path: Path, size: tuple[int, int], fps: float):
         from utils import baselines
 
         width, height = size
-        # 4:2:0 needs even sizes; odd-sized frames keep full chroma instead of being cropped.
-        pixel_format = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        suffix = path.suffix.lower()
+        options = list(CONTAINERS[suffix]["video"])
+        if suffix != ".gif":
+            options += ["-pix_fmt", "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"]
         command = [baselines.ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y",
                    "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", _rate(fps), "-i", "-",
-                   "-c:v", "libx264", "-crf", "18", "-preset", "medium", "-pix_fmt", pixel_format, str(path)]
+                   *options, str(path)]
         self.path = path
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -468,21 +571,36 @@ class VideoWriter:
         self.process.wait()
 
 
-def mux_audio(video: Path, audio_source: Path, output: Path) -> None:
-    """Copies the audio stream of ``audio_source`` into ``video`` (re-encoding to AAC if the container needs it)."""
+def mux_audio(video: Path, audio_source: Path, output: Path, audio_codec: str | None = None) -> str:
+    """Copies the audio stream of ``audio_source`` into ``video``; re-encodes it only if the container needs it.
+
+    Args:
+        audio_codec: the source's audio codec name (ffprobe style, e.g. ``aac``), when known.
+
+    Returns:
+        ``copied`` or the encoder used (``aac``, ``libopus``).
+    """
     from utils import baselines
 
+    container = CONTAINERS[output.suffix.lower()]
     base = [baselines.ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video),
             "-i", str(audio_source), "-map", "0:v:0", "-map", "1:a", "-c:v", "copy"]
-    result = subprocess.run([*base, "-c:a", "copy", str(output)], capture_output=True, check=False)
-    if result.returncode != 0:
-        result = subprocess.run([*base, "-c:a", "aac", str(output)], capture_output=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not copy the audio of {audio_source}: "
-                           f"{result.stderr.decode(errors='replace').strip()}")
+    keeps = container["keeps_audio"]
+    attempts = []
+    if keeps is None or audio_codec is None or audio_codec.split()[0].lower() in keeps:
+        attempts.append("copy")
+    attempts.append(container["audio"])
+    errors = ""
+    for codec in attempts:
+        result = subprocess.run([*base, "-c:a", codec, str(output)], capture_output=True, check=False)
+        if result.returncode == 0:
+            return "copied" if codec == "copy" else codec
+        errors = result.stderr.decode(errors="replace").strip()
+    raise RuntimeError(f"ffmpeg could not put the audio of {audio_source} into {output.suffix}: {errors}")
 
 
 def _check_output(source_path: Path, output: Path, overwrite: bool) -> None:
+    check_output_kind(output)
     if output.resolve() == source_path.resolve():
         raise InputError(f"Output {output} is the input: choose another path (the input is never overwritten).")
     if output.exists() and not overwrite:
@@ -507,24 +625,27 @@ def is_folder_output(output: Path) -> bool:
     return output.is_dir() or not output.suffix
 
 
-def convert_video(source: Source, output: str | Path, method: Method, factor: int, overwrite: bool = False,
-                  progress: bool = True) -> dict:
-    """Writes ``source`` at ``factor`` times its frame rate to ``output`` (a video file or a folder).
+def convert_video(source: Source, output: str | Path, method: Method, factor: int | None = None,
+                  overwrite: bool = False, progress: bool = True, fps: float | None = None) -> dict:
+    """Writes ``source`` at a new frame rate to ``output`` (a video file or a folder of PNG frames).
 
     Args:
         source: from :func:`open_source`.
-        output: a video file (its suffix picks the container, e.g. ``.mp4``) or a folder (no suffix)
+        output: a video file whose suffix picks the container (:data:`CONTAINERS`) or a folder (no suffix)
             for PNG frames ``000000.png``, ``000001.png``, ...
-        method: ``(frame_a, frame_b) -> middle``.
-        factor: 2, 4 or 8.
+        method: ``(frame_a, frame_b) -> middle`` (optionally with ``at_time``, see :func:`frames_between`).
+        factor: a whole multiple of the input rate (2 when neither it nor ``fps`` is given).
         overwrite: replace an existing output.
         progress: show a progress bar (frames per second) on stderr.
+        fps: the output frame rate (instead of ``factor``), e.g. 60 for 24 fps footage.
 
     Returns:
-        A summary: input and output frame counts and rates, scene cuts, audio copied, seconds.
+        A summary: input and output frame counts, rates and durations, scene cuts, what became of the audio,
+        seconds.
 
     Raises:
-        InputError: output equal to the input, an existing output without ``overwrite``, a bad factor.
+        InputError: an unknown container, output equal to the input, an existing output without
+            ``overwrite``, a bad factor or rate.
     """
     import time
 
@@ -532,24 +653,29 @@ def convert_video(source: Source, output: str | Path, method: Method, factor: in
 
     output = Path(output)
     _check_output(source.path, output, overwrite)
-    if factor not in FACTORS:
-        raise InputError(f"--factor must be one of {', '.join(map(str, FACTORS))}, got {factor}.")
+    if fps is not None and factor is not None:
+        raise InputError("Give either --fps or --factor, not both.")
+    if fps is None:
+        fps = source.fps * check_factor(factor or 2)
+    if not 0 < fps <= 1000:
+        raise InputError(f"--fps must be a frame rate above 0 and at most 1000, got {fps:g}.")
     output.parent.mkdir(parents=True, exist_ok=True)
-    folder = is_folder_output(output)
+    kind = check_output_kind(output)
     workspace = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".tmp-{output.name}-"))
     cuts: list[int] = []
     written = 0
+    audio = "none"
     start = time.perf_counter()
     writer = None
-    bar = tqdm(total=source.frame_count * factor, unit="frame", desc=f"x{factor} {source.path.name}",
-               disable=not progress, file=sys.stderr)
+    bar = tqdm(total=len(output_positions(source.frame_count, source.fps, fps)), unit="frame",
+               desc=f"{source.fps:g} -> {fps:g} fps {source.path.name}", disable=not progress, file=sys.stderr)
     try:
-        if folder:
+        if kind == "folder":
             target = workspace / output.name
             target.mkdir()
         else:
-            target = workspace / f"video{output.suffix}"
-            writer = VideoWriter(target, source.size, source.fps * factor)
+            target = workspace / f"video{output.suffix.lower()}"
+            writer = VideoWriter(target, source.size, fps)
         frames_read = 0
 
         def counted(frames):
@@ -558,8 +684,8 @@ def convert_video(source: Source, output: str | Path, method: Method, factor: in
                 frames_read += 1
                 yield frame
 
-        for frame in upsample_frames(method, counted(read_source(source)), factor, on_cut=cuts.append):
-            if folder:
+        for frame in retime_frames(method, counted(read_source(source)), source.fps, fps, on_cut=cuts.append):
+            if kind == "folder":
                 data.write_image(target / f"{written:06d}.png", frame)
             else:
                 writer.write(frame)
@@ -570,11 +696,12 @@ def convert_video(source: Source, output: str | Path, method: Method, factor: in
         if writer is not None:
             writer.close()
             writer = None
-        audio = source.has_audio and not folder
-        if audio:
-            muxed = workspace / f"muxed{output.suffix}"
-            mux_audio(target, source.path, muxed)
+        if source.has_audio and CONTAINERS.get(kind, {}).get("audio"):
+            muxed = workspace / f"muxed{output.suffix.lower()}"
+            audio = mux_audio(target, source.path, muxed, source.audio_codec)
             target = muxed
+        elif source.has_audio:
+            audio = f"dropped ({'a folder of frames' if kind == 'folder' else kind} holds no sound)"
         _replace(target, output)
     except BaseException:
         if writer is not None:
@@ -584,9 +711,9 @@ def convert_video(source: Source, output: str | Path, method: Method, factor: in
         bar.close()
         shutil.rmtree(workspace, ignore_errors=True)
     return {"input": paths.display(source.path), "output": paths.display(output),
-            "input_frames": frames_read, "output_frames": written,
-            "input_fps": source.fps, "output_fps": source.fps * factor,
-            "scene_cuts": cuts, "audio_copied": audio, "seconds": round(time.perf_counter() - start, 2)}
+            "input_frames": frames_read, "output_frames": written, "input_fps": source.fps, "output_fps": fps,
+            "input_seconds": round(frames_read / source.fps, 4), "output_seconds": round(written / fps, 4),
+            "scene_cuts": cuts, "audio": audio, "seconds": round(time.perf_counter() - start, 2)}
 
 
 def write_pair_outputs(frames: dict[float, np.ndarray], output: Path, overwrite: bool) -> list[Path]:
@@ -632,13 +759,16 @@ def _parser() -> argparse.ArgumentParser:
     pair.add_argument("-o", "--output", type=Path, required=True,
                       help="an image file, or a folder when several --times are given")
     pair.add_argument("--times", type=float, nargs="+", default=[0.5],
-                      help="times in (0, 1), multiples of 1/64 (default 0.5)")
+                      help="times strictly between 0 and 1 (default 0.5)")
     video = commands.add_parser("video", parents=[common], help="a video (or a folder of frames) at N times the frame rate")
     video.add_argument("input", type=Path, help="a video file or a folder of numbered frames")
     video.add_argument("-o", "--output", type=Path, required=True,
-                       help="a video file (.mp4, .mkv, ...) or a folder (no suffix) for PNG frames")
-    video.add_argument("--factor", type=int, default=2, help="2, 4 or 8 (default 2)")
-    video.add_argument("--fps", type=float, default=None,
+                       help=f"a video file ({', '.join(CONTAINERS)}) or a folder (no suffix) for PNG frames")
+    rate = video.add_mutually_exclusive_group()
+    rate.add_argument("--fps", type=float, default=None, help="output frame rate, e.g. 60 (any rate, up or down)")
+    rate.add_argument("--factor", type=int, default=None,
+                      help="output rate = this whole number x the input rate (default 2 when --fps is not given)")
+    video.add_argument("--input-fps", type=float, default=None,
                        help=f"frame rate of a folder of frames (default {DEFAULT_FOLDER_FPS:g}) or to override a video's")
     video.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -674,12 +804,14 @@ def _run(args) -> int:
             written = write_pair_outputs(frames_between(method, frame_a, frame_b, times), args.output, args.overwrite)
             print(json.dumps({"times": times, "outputs": [paths.display(p) for p in written]}))
         else:
-            if args.factor not in FACTORS:
-                raise InputError(f"--factor must be one of {', '.join(map(str, FACTORS))}, got {args.factor}.")
-            source = open_source(args.input, args.fps)
+            check_output_kind(args.output)  # an unknown suffix fails before anything is read
+            if args.factor is not None:
+                check_factor(args.factor)
+            source = open_source(args.input, args.input_fps)
             _check_output(source.path, args.output, args.overwrite)
             method = load_method(args.method, args.checkpoint, args.tile, args.overlap)
-            summary = convert_video(source, args.output, method, args.factor, args.overwrite, not args.quiet)
+            summary = convert_video(source, args.output, method, args.factor, args.overwrite, not args.quiet,
+                                    fps=args.fps)
             print(json.dumps(summary))
     except (InputError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
