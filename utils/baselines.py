@@ -116,17 +116,15 @@ def minterpolate(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
     return data.to_float(minterpolate_video([frame1, frame3], 2)[1])
 
 
-def minterpolate_video(frames: list[np.ndarray], factor: int = 2) -> list[np.ndarray]:
-    """A whole sequence at ``factor`` times its frame rate through ffmpeg's ``minterpolate``, as a user would run it.
+def minterpolate_video(frames: list[np.ndarray], factor: int = 2, source_fps: float | None = None,
+                       target_fps: float | None = None) -> list[np.ndarray]:
+    """A whole sequence at a new frame rate through ffmpeg's ``minterpolate``, as a user would run it.
 
     Unlike :func:`minterpolate` (one pair at a time) the filter sees the whole sequence, so its motion
-    search can use the frames before and after each pair. Output frame ``factor * k`` is input frame
-    ``k``; the last input frame is repeated ``factor - 1`` times (the filter emits nothing past it),
-    so ``factor * len(frames)`` frames come back, matching :func:`utils.interpolate.upsample_frames`.
-
-    Args:
-        frames: ``uint8`` RGB frames (H, W, 3) of one size.
-        factor: integer rate multiplier.
+    search can use the frames before and after each pair. With ``factor``, output frame ``factor * k``
+    is input frame ``k``; with ``source_fps`` and ``target_fps`` (e.g. 24 -> 60) output frame ``k`` shows
+    time ``k / target_fps``. Either way the frames past the last input frame hold it, so as many frames
+    come back as :func:`utils.interpolate.retime_frames` gives.
 
     Returns:
         ``uint8`` frames.
@@ -134,23 +132,32 @@ def minterpolate_video(frames: list[np.ndarray], factor: int = 2) -> list[np.nda
     Raises:
         RuntimeError: if ffmpeg fails.
     """
+    from utils import interpolate
+
     if len(frames) < 2:
         raise ValueError(f"minterpolate_video needs at least two frames, got {len(frames)}.")
     _check_pair(frames[0], frames[-1], "minterpolate_video")
+    if target_fps is None:
+        source_fps, target_fps = 1.0, float(factor)
+    source_fps = source_fps or 1.0
+    wanted = len(interpolate.output_positions(len(frames), source_fps, target_fps))
     height, width = frames[0].shape[:2]
     raw = b"".join(np.ascontiguousarray(f).tobytes() for f in [*frames, frames[-1]])
     command = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-               "-s", f"{width}x{height}", "-r", "1", "-i", "-", "-vf", minterpolate_filter(factor),
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+               "-s", f"{width}x{height}", "-r", interpolate._rate(source_fps), "-i", "-",
+               "-vf", minterpolate_filter(interpolate._rate(target_fps)), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     result = subprocess.run(command, input=raw, capture_output=True, check=False)
     frame_bytes = width * height * 3
-    wanted = factor * (len(frames) - 1) + 1
-    if result.returncode != 0 or len(result.stdout) < wanted * frame_bytes:
+    available = len(result.stdout) // frame_bytes
+    if result.returncode != 0 or available < 2:
         raise RuntimeError(f"ffmpeg minterpolate failed on {len(frames)} frames of {width}x{height}: "
                            f"{result.stderr.decode(errors='replace').strip() or 'too few frames came back'}")
+    # the filter stops at the last input frame's time; later output times hold the last frame
+    last_time = (len(frames) - 1) / source_fps
+    usable = min(available, int(np.floor(last_time * target_fps + 1e-9)) + 1, wanted)
     output = [np.frombuffer(result.stdout[i * frame_bytes:(i + 1) * frame_bytes], np.uint8).reshape(height, width, 3)
-              for i in range(wanted)]
-    return output + [frames[-1]] * (factor - 1)
+              for i in range(usable)]
+    return output + [frames[-1]] * (wanted - usable)
 
 
 BASELINES: dict[str, Method] = {
