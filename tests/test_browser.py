@@ -4,7 +4,8 @@ Opens every notebook in JupyterLab with Debian's ``chromium`` (driven by Playwri
 downloaded), checks that it renders with its committed outputs, runs every cell of the results notebook
 (the one with the interactive viewer) and moves the viewer's slider. Fails on a kernel error, a widget
 that does not render (missing widget manager), or a notebook that does not open. Screenshots are saved
-to ``images/browser_<notebook>.jpg``; the README shows one.
+to ``build/screenshots/browser_<notebook>.jpg`` (a test run rewrites no committed file); with
+``SCREENSHOT_DIR=images`` they refresh the committed ``images/browser_*.jpg`` that the README shows.
 
 Skipped, with the reason, where Chromium is not installed (``apt-get install chromium`` on Debian).
 """
@@ -124,7 +125,7 @@ def _problems(page) -> list[str]:
 def test_every_notebook_renders_and_the_viewer_works(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    images = ROOT / "images"
+    images = paths.resolve(os.environ.get("SCREENSHOT_DIR", "build/screenshots"))
     root = mirror(tmp_path / "repository")
     with jupyterlab(tmp_path / "jupyterlab.log", root) as (base, token), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
