@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from utils import evaluate, paths
@@ -102,3 +103,30 @@ def test_shipped_flow_model_loads():
     record = json.loads(shipped.with_suffix(".json").read_text())
     assert record["output_mode"] == "flow" and record["metrics"]["psnr"] > record["frame_average"]["psnr"]
     assert shipped.stat().st_size < 25 * 2**20
+
+
+def test_scores_at_quarter_times_on_windows_of_real_frames():
+    from utils import baselines, evaluation, interpolate
+
+    ramp = [np.full((24, 32, 3), 20 * k, np.uint8) for k in range(9)]  # brightness rises linearly: averaging is exact
+    noise = [np.full((24, 32, 3), 40 + 120 * (k % 2), np.uint8) for k in range(9)]  # flicker: blending cannot follow
+    average = interpolate.timed(baselines.frame_average)
+    methods = {"frame average": lambda a, b, ts: interpolate.frames_between(average, a, b, ts)}
+    result = evaluation.evaluate_times(methods, {"ramp": ramp, "noise": noise}, [0.25, 0.5, 0.75], span=4)
+    assert result["windows"] == 2 + 2 and set(result["times"]) == {"0.25", "0.5", "0.75"}
+    for t in ("0.25", "0.5", "0.75"):
+        scores = result["times"][t]["methods"]["frame average"]["groups"]
+        assert scores["ramp"]["psnr"] > 50 and scores["ramp"]["triplets"] == 2
+        # the flicker's truth at 1/4 and 3/4 is the other level, at 1/2 the level of both ends
+        assert (scores["noise"]["psnr"] < 20) == (t != "0.5")
+    table = evaluation.times_table(result)
+    assert table.splitlines()[0] == "| method | t = 0.25 PSNR / SSIM | t = 0.5 PSNR / SSIM | t = 0.75 PSNR / SSIM |"
+
+
+def test_times_need_whole_frames_and_the_test_clips(capsys, vimeo_root):
+    assert evaluate.time_span([0.25, 0.5, 0.75]) == 4 and evaluate.time_span([1 / 3, 2 / 3]) == 3
+    with pytest.raises(ValueError, match="multiples of 1/n"):
+        evaluate.time_span([0.3001])
+    assert evaluate.main(["--times", "0.25", "0.75", "--data-root", str(vimeo_root)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: --times scores windows of the three test clips") and "\n" not in error

@@ -105,6 +105,26 @@ def usable_triplet_starts(frames: Sequence[np.ndarray], first: int, stop: int) -
     return starts
 
 
+def usable_windows(frames: Sequence[np.ndarray], span: int, stride: int | None = None) -> list[int]:
+    """Starts k of windows of ``span + 1`` consecutive frames (k .. k + span) with no scene cut and no repeat.
+
+    Windows step by ``stride`` (default: ``span``, so they share only their end frames). They serve the
+    evaluation at times other than 1/2: frames k and k + span are the inputs, frame k + j the truth at j / span.
+    """
+    stride = stride or span
+    usable = []
+    k = 0
+    while k + span < len(frames):
+        pairs = [(frames[i], frames[i + 1]) for i in range(k, k + span)]
+        if all(scene_cut_score(a, b) <= SCENE_CUT_THRESHOLD and np.abs(a.astype(np.int16) - b).mean() >= DUPLICATE_THRESHOLD
+               for a, b in pairs):
+            usable.append(k)
+            k += stride
+        else:
+            k += 1
+    return usable
+
+
 def build_clip_triplets(
     root: str | Path,
     clips: dict[str, Callable[[], str] | str | Path] | None = None,

@@ -143,6 +143,56 @@ def evaluate_folder(
     return result
 
 
+def time_span(times: Sequence[float], largest: int = 64) -> int:
+    """The fewest frames from A to B at which every time is a whole frame (0.25, 0.5, 0.75 -> 4)."""
+    for span in range(2, largest + 1):
+        if all(abs(t * span - round(t * span)) < 1e-9 and 0 < round(t * span) < span for t in times):
+            return span
+    raise ValueError(f"--times {' '.join(map(str, times))}: expected multiples of 1/n strictly between 0 and 1 "
+                     f"for some n up to {largest} (e.g. 0.25 0.5 0.75), so that the truth is a real frame.")
+
+
+def evaluate_at_times(method_names: Sequence[str], checkpoints: Sequence[str | Path], times: Sequence[float],
+                      progress=None, max_width: int = 640) -> dict:
+    """Scores methods at times t between two frames on windows of the three test clips, whole.
+
+    The networks (trained for the midpoint) reach 1/4 and 3/4 by recursive midpoints; DIS warps both
+    frames to t and blends them with weights 1 - t and t; averaging weighs the frames the same way;
+    minterpolate runs the pair at ``span`` times the rate.
+
+    Returns:
+        :func:`utils.evaluation.evaluate_times`'s result, with ``clip_names``.
+    """
+    from utils import baselines, clips, evaluation, interpolate, training
+
+    span = time_span(times)
+    methods = {}
+    for name in method_names:
+        if name not in METHOD_CHOICES:
+            raise ValueError(f"Unknown method {name!r}: expected some of {', '.join(METHOD_CHOICES)}.")
+        if name == "model":
+            for checkpoint in checkpoints:
+                method = interpolate.model_method(training.load_model(checkpoint))
+                methods[method_label(checkpoint)] = (
+                    lambda a, b, ts, method=method: interpolate.frames_between(method, a, b, ts))
+        elif name == "minterpolate":
+            methods[BASELINE_NAMES[name]] = lambda a, b, ts: {
+                t: frames[round(t * span)] for frames in [baselines.minterpolate_video([a, b], span)] for t in ts}
+        else:
+            function = interpolate.timed(baselines.dis_interpolate if name == "dis" else baselines.frame_average)
+            methods[BASELINE_NAMES[name]] = (
+                lambda a, b, ts, function=function: interpolate.frames_between(function, a, b, ts))
+    videos = {name: clips.read_video(locate(), max_width)[0] for name, locate in clips.DEFAULT_CLIPS.items()}
+
+    def report(index, total):
+        if progress is not None:
+            print(f"[{index}/{total}] window", file=progress, flush=True)
+
+    result = evaluation.evaluate_times(methods, videos, times, span, on_window=report)
+    result["clip_names"] = {name: name for name in videos}
+    return result
+
+
 def _parse_size(text: str) -> tuple[int, int] | None:
     if text.lower() in ("", "none", "off"):
         return None
@@ -166,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="also write the JSON to this file (atomically)")
     parser.add_argument("--timing-size", type=_parse_size, default=(256, 448),
                         help="WIDTHxHEIGHT for the ms-per-frame timing, or 'off' (default: 448x256)")
+    parser.add_argument("--times", type=float, nargs="+", default=None,
+                        help="score at these times between two frames, e.g. 0.25 0.5 0.75, on windows of the test "
+                             "clips (frames i and i+4 in, frame i+1, i+2, i+3 the truth)")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     args = parser.parse_args(argv)
 
@@ -180,6 +233,12 @@ def _run(args) -> int:
 
     try:
         checkpoints = [paths.resolve(c) if c == DEFAULT_CHECKPOINT else Path(c) for c in args.checkpoint]
+        if args.times is not None and args.times != [0.5]:
+            if args.data_root or args.list_path or args.save_dir:
+                raise ValueError("--times scores windows of the three test clips; it takes no --data-root, --list or "
+                                 "--save-dir (a folder of triplets only has the middle frame).")
+            result = evaluate_at_times(args.methods, checkpoints, args.times, progress=sys.stderr)
+            return _finish(result, args.output)
         methods = load_methods(args.methods, checkpoints)
         if args.data_root is None:
             from utils import datasets
@@ -190,10 +249,14 @@ def _run(args) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.output:
+    return _finish(result, args.output)
+
+
+def _finish(result: dict, output: str | None) -> int:
+    if output:
         from utils import evaluation
 
-        evaluation.save_json(result, args.output)
+        evaluation.save_json(result, output)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -81,6 +81,76 @@ def evaluate_methods(
     return {"triplets": len(triplet_ids), "methods": summary, "per_triplet": records}
 
 
+def evaluate_times(
+    methods: dict[str, Callable[[np.ndarray, np.ndarray, Sequence[float]], dict[float, np.ndarray]]],
+    clips: dict[str, Sequence[np.ndarray]],
+    times: Sequence[float],
+    span: int,
+    on_window: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Scores methods at several times t between two frames, on windows of real clips.
+
+    A window is ``span + 1`` consecutive frames (:func:`utils.clips.usable_windows`); the methods get its first
+    and last frame, and the truth at ``t = j / span`` is frame ``j``.
+
+    Args:
+        methods: name -> ``(frame_a, frame_b, times) -> {t: frame}`` (e.g. :func:`utils.interpolate.frames_between`
+            bound to a method).
+        clips: clip name -> its frames (``uint8``).
+        times: times that are multiples of ``1 / span`` strictly between 0 and 1.
+        span: frames from the first to the last frame of a window.
+        on_window: progress, called as ``(index, total)``.
+
+    Returns:
+        ``{"span", "windows", "times": {t: {"methods": {name: {"psnr", "ssim", "groups": {clip: ...}}}}}}``:
+        each ``times[t]`` has the layout of :func:`evaluate_methods`, so :func:`results_table` formats it.
+    """
+    from utils import clips as clips_lib
+
+    indices = {t: round(t * span) for t in times}
+    for t, j in indices.items():
+        if not 0 < j < span or abs(t * span - j) > 1e-9:
+            raise ValueError(f"time {t} is not a multiple of 1/{span} strictly between 0 and 1.")
+    windows = [(name, frames[k:k + span + 1]) for name, frames in clips.items()
+               for k in clips_lib.usable_windows(frames, span)]
+    if not windows:
+        raise ValueError("evaluate_times found no usable window in the clips.")
+    records = []
+    for index, (group, window) in enumerate(windows, start=1):
+        if on_window is not None:
+            on_window(index, len(windows))
+        for name, method in methods.items():
+            predictions = method(window[0], window[-1], list(times))
+            for t, j in indices.items():
+                records.append({"group": group, "method": name, "t": t, **frame_metrics(window[j], predictions[t])})
+    result = {"span": span, "windows": len(windows), "times": {}}
+    for t in times:
+        summary = {}
+        for name in methods:
+            mine = [r for r in records if r["method"] == name and r["t"] == t]
+            groups = {g: {"psnr": float(np.mean([r["psnr"] for r in mine if r["group"] == g])),
+                          "ssim": float(np.mean([r["ssim"] for r in mine if r["group"] == g])),
+                          "triplets": sum(r["group"] == g for r in mine)}
+                      for g in dict.fromkeys(r["group"] for r in mine)}
+            summary[name] = {"psnr": float(np.mean([r["psnr"] for r in mine])),
+                             "ssim": float(np.mean([r["ssim"] for r in mine])), "groups": groups}
+        result["times"][str(t)] = {"triplets": len(windows), "methods": summary}
+    return result
+
+
+def times_table(result: dict) -> str:
+    """Mean PSNR / SSIM of each method at each time of :func:`evaluate_times` (a column per time)."""
+    times = list(result["times"])
+    first = result["times"][times[0]]["methods"]
+    lines = ["| method | " + " | ".join(f"t = {float(t):g} PSNR / SSIM" for t in times) + " |",
+             "|" + "---|" * (len(times) + 1)]
+    for name in first:
+        cells = [f"{result['times'][t]['methods'][name]['psnr']:.2f} / {result['times'][t]['methods'][name]['ssim']:.4f}"
+                 for t in times]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def results_table(summary: dict, groups: Sequence[str] | None = None, group_names: dict[str, str] | None = None,
                   timing_key: str | None = None) -> str:
     """Formats :func:`evaluate_methods` output as a Markdown table (PSNR dB / SSIM per group and overall).
