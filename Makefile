@@ -63,9 +63,12 @@ train: corpus  ## add HOURS CPU-hours to the long run of MODEL (flow or unet); r
 curves: install  ## draw results/training/curves.png from the long runs' state
 	$(BIN)/python -m utils.longrun --curves
 
-evaluate-test: install  ## the README's test-clip table: shipped corpus models and baselines on the three clips, whole
-	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python -m utils.evaluate --checkpoint results/models/flow_corpus.keras \
-		results/models/unet_corpus.keras --output results/evaluation_test_clips.json > /dev/null
+CORPUS_MODELS := results/models/flow_corpus.keras results/models/unet_corpus.keras
+evaluate-test: install  ## the README's test-clip tables: corpus models and baselines on the three clips, whole, at t = 1/2 and 1/4, 1/2, 3/4
+	$(BIN)/python -m utils.evaluate --checkpoint $(CORPUS_MODELS) --timing-size off \
+		--output results/evaluation_test_clips.json > /dev/null
+	$(BIN)/python -m utils.evaluate --checkpoint $(CORPUS_MODELS) --times 0.25 0.5 0.75 \
+		--output results/evaluation_times.json > /dev/null
 
 evaluate: install  ## the README's results table: every shipped model and baseline on the held-out clips
 	$(BIN)/python -m utils.evaluate --data-root data/default/clips --checkpoint results/models/flow_charbonnier.keras \

@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHOD_CHOICES), metavar="NAME",
                         help=f"some of {', '.join(METHOD_CHOICES)} (default: all)")
     parser.add_argument("--save-dir", help="write predictions as SAVE_DIR/sequences/NNNNN/NNNN/<method>.png")
-    parser.add_argument("--output", help="also write the JSON to this file (atomically)")
+    parser.add_argument("--output", help="also write the JSON to this file and its table beside it (.md), atomically")
     parser.add_argument("--timing-size", type=_parse_size, default=(256, 448),
                         help="WIDTHxHEIGHT for the ms-per-frame timing, or 'off' (default: 448x256)")
     parser.add_argument("--times", type=float, nargs="+", default=None,
@@ -254,9 +254,13 @@ def _run(args) -> int:
 
 def _finish(result: dict, output: str | None) -> int:
     if output:
-        from utils import evaluation
+        from utils import evaluation, paths
 
         evaluation.save_json(result, output)
+        table = (evaluation.times_table(result) if "times" in result
+                 else evaluation.results_table(result, group_names=result.get("clip_names")))
+        with paths.atomic_target(Path(output).with_suffix(".md")) as temporary:
+            temporary.write_text(table + "\n")
     print(json.dumps(result, indent=1))
     return 0
 
