@@ -34,13 +34,17 @@ def audio_packets(path):
     return [line.split(",")[-1].strip() for line in result.stdout.decode().splitlines() if not line.startswith("#")]
 
 
+def clip(path, size="96x64", rate=10, seconds=3.0, pixel_format="yuv420p"):
+    """An H.264 clip of ffmpeg's moving test pattern with a 440 Hz AAC track."""
+    ffmpeg("-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}", "-f", "lavfi", "-i", "sine=frequency=440",
+           "-t", seconds, "-c:v", "libx264", "-pix_fmt", pixel_format, "-c:a", "aac", path)
+    return path
+
+
 @pytest.fixture
 def clip_with_audio(tmp_path):
     """A 3-second 10 fps clip with a moving pattern and a 440 Hz AAC track."""
-    path = tmp_path / "clip.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=96x64:rate=10", "-f", "lavfi", "-i", "sine=frequency=440",
-           "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", path)
-    return path
+    return clip(tmp_path / "clip.mp4")
 
 
 @pytest.fixture
@@ -322,10 +326,7 @@ def test_unknown_container_is_refused_before_any_work(tmp_path, capsys, monkeypa
 @pytest.fixture
 def clip_24fps(tmp_path):
     """Two seconds at 24 fps with a moving pattern and a 440 Hz AAC track."""
-    path = tmp_path / "clip24.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=96x64:rate=24", "-f", "lavfi", "-i", "sine=frequency=440",
-           "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", path)
-    return path
+    return clip(tmp_path / "clip24.mp4", rate=24, seconds=2.0)
 
 
 def test_24_fps_becomes_60_with_the_same_duration_and_its_audio(clip_24fps, tmp_path, capsys):
@@ -354,9 +355,7 @@ def test_output_frames_fall_on_input_frames_where_the_times_meet():
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov", ".webm", ".gif", ""])
 def test_every_container_is_written_and_read_back_with_odd_sizes_kept(suffix, tmp_path, capsys):
-    source = tmp_path / "odd.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=321x241:rate=10", "-f", "lavfi", "-i", "sine=frequency=440",
-           "-t", "0.6", "-c:v", "libx264", "-pix_fmt", "yuv444p", "-c:a", "aac", source)
+    source = clip(tmp_path / "odd.mp4", size="321x241", seconds=0.6, pixel_format="yuv444p")
     output = tmp_path / f"out{suffix}"
     assert interpolate.main(["video", str(source), "-o", str(output), "--factor", "3", "--method", "average",
                              "--quiet"]) == 0
