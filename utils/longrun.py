@@ -219,10 +219,13 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
     log(f"{config.model}: step {state['step']}, lr {state['learning_rate']:.2e}, {policy}, "
         f"validation {len(validation.target)} triplets (DIS {validation.baselines['dis']:.3f} dB, "
         f"average {validation.baselines['average']:.3f} dB)")
-    if state["step"] == 0:  # where training starts: DIS for the flow UNet, averaging for the UNet
+    if state["step"] == 0:  # where training starts (DIS for the flow UNet, averaging for the UNet): the first best
+        score = round(validation.score(network), 4)
         state["history"].append({"step": 0, "cpu_hours": 0.0, "wall_hours": 0.0, "train_loss": None,
-                                 "val_psnr": round(validation.score(network), 4),
-                                 "learning_rate": state["learning_rate"]})
+                                 "val_psnr": score, "learning_rate": state["learning_rate"]})
+        export.set_weights(network.get_weights())
+        _save_weights(export, run_dir / "best.weights.h5")
+        state["best"] = {"step": 0, "val_psnr": score, "cpu_hours": 0.0}
     iterator = iter(dataset)
     while time.process_time() < budget_end and (max_steps is None or state["step"] < max_steps):
         steps = config.chunk_steps if max_steps is None else min(config.chunk_steps, max_steps - state["step"])
@@ -288,8 +291,14 @@ def promote(run_dir: str | Path, destination: str | Path) -> bool:
     keras.mixed_precision.set_global_policy("float32")
     network = build_network(config)
     network.load_weights(str(run_dir / "best.weights.h5"))
+    corpus_summary = paths.resolve("results/corpus.json")
+    trained_on = {"synthetic_fraction": state["config"]["synthetic_fraction"]}
+    if corpus_summary.is_file():
+        summary = json.loads(corpus_summary.read_text())
+        trained_on.update({"sources": sorted(summary["sources"]), "train": summary["splits"]["train"],
+                           "validation": summary["splits"]["validation"]})
     record = {"run": paths.display(run_dir), "config": state["config"], "step": state["best"]["step"],
-              "cpu_hours": state["best"]["cpu_hours"],
+              "cpu_hours": state["best"]["cpu_hours"], "data": trained_on,
               "validation": {"psnr": state["best"]["val_psnr"], "digest": state["validation_digest"],
                              "baselines": state["baselines"]}}
     with paths.atomic_target(destination) as temporary_model, paths.atomic_target(record_path) as temporary_record:
@@ -335,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", help="default: results/training/MODEL")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--learning-rate", type=float, help="set the learning rate (new or resumed run)")
+    parser.add_argument("--loss", choices=("mse", "charbonnier", "ssim"), help="loss of a new run (default: charbonnier)")
     parser.add_argument("--promote", action="store_true",
                         help="after training, ship the best weights if validation says they are better")
     parser.add_argument("--threads", type=int, default=0,
@@ -362,6 +372,8 @@ def _run(args) -> int:
     if args.curves:
         return _curves(args.curves)
     overrides = {"learning_rate": args.learning_rate} if args.learning_rate else {}
+    if args.loss:
+        overrides["loss"] = args.loss
     try:
         state = train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
         if args.promote:
