@@ -464,7 +464,11 @@ def build_source(source: Source, root: Path, tests: dict[str, np.ndarray], runne
                           "frames": len(shot_frames), "size": [shot_frames[0].shape[1], shot_frames[0].shape[0]],
                           "test_match": round(match, 4), "motion": motion})
 
-        count = split_shots(frames, on_shot)
+        from tqdm.auto import tqdm
+
+        with tqdm(frames, unit="frame", desc=f"  {source.name}: {video.name}", leave=False, file=sys.stderr,
+                  disable=not sys.stderr.isatty()) as shown:  # a progress bar in a terminal, nothing in logs
+            count = split_shots(shown, on_shot)
         files.append({"name": video.name, "sha256": source.files[next(m for m in source.files
                                                                       if Path(m).name == video.name)],
                       "frames": count, "fps": fps, "shots": len(shots) - first_shot})
