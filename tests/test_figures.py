@@ -89,3 +89,19 @@ def test_header_is_four_labelled_panels():
     frame = np.zeros((40, 60, 3), np.uint8)
     header = figures.header_image(frame, frame, data.to_float(frame), width=60)
     assert header.dtype == np.uint8 and header.shape[1] >= 4 * 60
+
+
+def test_long_run_and_probe_curves_are_drawn_from_run_states(tmp_path):
+    def state(gains, baseline):
+        return {"step": 400 * (len(gains) - 1), "baselines": {"dis": 34.0, "average": 30.0},
+                "history": [{"step": 400 * k, "cpu_hours": 0.05 * k, "val_psnr": baseline + g,
+                             "train_loss": None if k == 0 else 0.02 - 0.001 * k} for k, g in enumerate(gains)]}
+
+    figure = figures.longrun_curves({"flow": state([0, 0.05, 0.1], 34.0), "unet": state([0, 0.5, 1.2], 30.0)},
+                                    path=tmp_path / "curves.png")
+    assert len(figure.axes) >= 2 and (tmp_path / "curves.png").stat().st_size > 1000
+    lines = figure.axes[1].get_lines()
+    assert list(lines[0].get_ydata()) == pytest.approx([0, 0.5, 1.2])  # dB above averaging for the UNet
+    figure = figures.probe_curves({"a": state([0, -0.1], 34.0), "b": state([0, 0.1, 0.2], 34.0)}, "dis",
+                                  path=tmp_path / "probes.png")
+    assert [line.get_label() for line in figure.axes[0].get_lines()][:2] == ["a", "b"]

@@ -366,3 +366,27 @@ def learned_vs_average(examples: dict[str, dict[str, np.ndarray]], network: str,
     if path is not None:
         viz.save_figure(figure, path, dpi=80)
     return figure
+
+
+def probe_curves(states: dict[str, dict], baseline: str = "dis", path=None):
+    """Short runs side by side: validation PSNR above ``baseline`` against steps, one line per run.
+
+    Args:
+        states: label -> a run's ``state.json`` (e.g. configurations of the flow UNet tried for a few thousand steps).
+        baseline: ``dis`` or ``average`` (the key of ``state["baselines"]``).
+        path: where to save the figure (optional).
+    """
+    figure, axis = plt.subplots(figsize=(6.4, 3.4))
+    for label, state in states.items():
+        steps = [h["step"] for h in state["history"]]
+        gains = [h["val_psnr"] - state["baselines"][baseline] for h in state["history"]]
+        axis.plot(steps, gains, "o-", markersize=3, label=label)
+    axis.axhline(0.0, color="grey", linewidth=1)
+    axis.set_xlabel("steps (batches of 16)")
+    axis.set_ylabel(f"validation dB above {LONGRUN_BASELINES['flow' if baseline == 'dis' else 'unet'][2]}")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    if path is not None:
+        viz.save_figure(figure, path)
+    return figure

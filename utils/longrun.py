@@ -37,6 +37,7 @@ import numpy as np
 from utils import paths
 
 RUNS = ("flow", "unet")
+PROBES = "results/training/probes"  # state.json of short runs kept for their curves (no weights)
 
 
 @dataclass
@@ -334,6 +335,13 @@ def _curves(path: str) -> int:
         return 2
     figures.longrun_curves(states, paths.resolve(path))
     print(f"wrote {path}")
+    probes = sorted(paths.resolve(PROBES).glob("*.json"))
+    if probes and "flow" in states:  # the short flow runs that chose the long run's configuration, beside it
+        compared = {(state := json.loads(p.read_text())).get("label", p.stem): state for p in probes}
+        compared["blend only, Charbonnier (the long run)"] = states["flow"]
+        figure_path = paths.resolve(PROBES).with_suffix(".png")
+        figures.probe_curves(compared, "dis", figure_path)
+        print(f"wrote {paths.display(figure_path)}")
     return 0
 
 
