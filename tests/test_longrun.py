@@ -106,3 +106,20 @@ def test_status_lines(tmp_path, tiny_corpus):
                   log=lambda s: None, **TINY)
     lines = longrun.status(tmp_path / "training")
     assert lines[0].startswith("flow: 2 steps") and "DIS" in lines[0] and lines[1] == "unet: not started"
+
+
+@pytest.mark.parametrize("model", longrun.RUNS)
+def test_committed_runs_can_continue_and_their_shipped_models_are_their_best(model):
+    """What a later session needs to continue is committed, and the shipped model is the run's validated best."""
+    run_dir = ROOT / "results" / "training" / model
+    state = longrun.read_state(run_dir)
+    assert state is not None and state["step"] > 0 and state["cpu_hours"] > 0
+    assert (run_dir / "latest.weights.h5").stat().st_size < 25 * 2**20
+    assert (run_dir / "best.weights.h5").stat().st_size < 25 * 2**20
+    assert [h["step"] for h in state["history"]] == sorted(h["step"] for h in state["history"])
+    assert state["best"]["val_psnr"] == max(h["val_psnr"] for h in state["history"])
+    shipped = ROOT / "results" / "models" / f"{model}_corpus.keras"
+    record = json.loads(shipped.with_suffix(".json").read_text())
+    assert record["validation"]["digest"] == state["validation_digest"]
+    assert record["step"] == state["best"]["step"] and record["validation"]["psnr"] == state["best"]["val_psnr"]
+    assert shipped.stat().st_size < 25 * 2**20

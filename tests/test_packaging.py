@@ -29,18 +29,40 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_results_table_is_the_committed_one():
-    table = re.search(r"<!-- results-table.*?-->\n(.*?)\n<!-- end results-table -->", README, re.S).group(1)
-    assert table.strip() == (ROOT / "results" / "metrics.md").read_text().strip()
+    assert _block("results-table") == (ROOT / "results" / "metrics.md").read_text().strip()
 
 
-def test_readme_video_table_is_the_committed_one():
-    table = re.search(r"<!-- video-table.*?-->\n(.*?)\n<!-- end video-table -->", README, re.S).group(1)
-    assert table.strip() == (ROOT / "results" / "video_interpolation.md").read_text().strip()
+def _block(name: str) -> str:
+    match = re.search(rf"<!-- {name}.*?-->\n(.*?)\n<!-- end {name} -->", README, re.S)
+    assert match, f"README has no {name} block"
+    return match.group(1).strip()
+
+
+def test_readme_test_clip_table_is_the_committed_one():
+    table = _block("test-table")
+    assert table == (ROOT / "results" / "evaluation_test_clips.md").read_text().strip()
+    result = json.loads((ROOT / "results" / "evaluation_test_clips.json").read_text())
+    assert result["triplets"] == 476 and result["data_root"].endswith("test_clips")
+    for name, scores in result["methods"].items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert f"{scores['psnr']:.2f} / {scores['ssim']:.4f}" in row
+
+
+def test_readme_corpus_table_is_the_committed_one():
+    assert _block("corpus-table") == (ROOT / "results" / "corpus.md").read_text().strip()
+
+
+def test_video_table_matches_its_scores():
+    table = (ROOT / "results" / "video_interpolation.md").read_text()
     scores = json.loads((ROOT / "results" / "video_interpolation.json").read_text())["scores"]
     for clip, methods in scores.items():
         for method, values in methods.items():
             row = next(line for line in table.splitlines() if line.startswith(f"| {method} |"))
             assert f"{sum(values['psnr']) / len(values['psnr']):.2f} / " in row, (clip, method)
+
+
+def test_readme_is_a_front_page():
+    assert len(README.encode()) <= 12_288, f"README.md is {len(README.encode())} bytes; details belong in results/"
 
 
 def test_results_table_matches_metrics_json():
@@ -57,8 +79,10 @@ def test_readme_figures_exist():
             assert (ROOT / target).is_file(), target
 
 
-def test_readme_benchmarks_are_the_committed_ones():
-    block = re.search(r"<!-- benchmarks:.*?-->\n(.*?)\n<!-- end benchmarks -->", README, re.S).group(1)
+def test_benchmarks_are_linked_and_hold_the_corpus_reader():
+    assert "results/benchmarks.md" in README
     committed = (ROOT / "results" / "benchmarks.md").read_text()
-    rows = [line for line in block.splitlines() if line.startswith("| ")]
-    assert rows and rows == [line for line in committed.splitlines() if line.startswith("| ")]
+    measured = json.loads((ROOT / "results" / "benchmarks.json").read_text())
+    for row in measured["input"]["rows"]:
+        assert f"| {row['triplets_per_second']:.0f} |" in committed, row["reader"]
+    assert {"corpus", "corpus+prior"} <= {row["reader"] for row in measured["input"]["rows"]}
