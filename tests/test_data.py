@@ -166,7 +166,6 @@ def test_dataset_refuses_empty_sources(vimeo_root):
 
 def test_training_on_mixed_frame_sizes_smaller_than_the_crop(tmp_path):
     """The `full` profile's crop is larger than some sources (carphone 176x144): they are scaled up, never fail."""
-    from utils import model as model_lib
     from utils import training
 
     rng = np.random.default_rng(0)

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from utils import clips, data, datasets, paths, profiles, synthetic, tfrecords
+from utils import data, datasets, paths, profiles, synthetic, tfrecords
 
 pytestmark = pytest.mark.slow
 papermill = pytest.importorskip("papermill")
