@@ -56,9 +56,9 @@ MODEL ?= flow
 HOURS ?= 1
 THREADS ?= 0
 train: corpus  ## add HOURS CPU-hours to the long run of MODEL (flow or unet); resumes from results/training/MODEL
-	mkdir -p build/logs
-	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python -m utils.longrun --model $(MODEL) --hours $(HOURS) --threads $(THREADS) \
-		2>>build/logs/longrun_$(MODEL).stderr.log | tee -a build/logs/longrun_$(MODEL).log
+	mkdir -p build/logs  # one line per chunk, also kept in build/logs/longrun_MODEL.out; TensorFlow's lines: .log
+	$(BIN)/python -m utils.longrun --model $(MODEL) --hours $(HOURS) --threads $(THREADS) \
+		| tee -a build/logs/longrun_$(MODEL).out
 
 curves: install  ## draw results/training/curves.png from the long runs' state
 	$(BIN)/python -m utils.longrun --curves

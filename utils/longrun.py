@@ -149,7 +149,7 @@ def _config_from_state(state: dict) -> RunConfig:
 # Training
 # ----------------------------------------------------------------------------
 def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = None, data_dir: str | Path = "data",
-          max_steps: int | None = None, corpus_=None, log=print, **overrides) -> dict:
+          max_steps: int | None = None, corpus_=None, log=None, **overrides) -> dict:
     """Trains (or continues) a long run for ``hours`` of CPU time (process time) or ``max_steps`` steps.
 
     Args:
@@ -159,7 +159,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         data_dir: the corpus's parent folder.
         max_steps: stop at this total step count (tests).
         corpus_: a :class:`utils.sampler.Corpus` (default: the one under ``data_dir``).
-        log: prints one line per chunk.
+        log: gets one line per chunk (default: printed and flushed).
         overrides: :class:`RunConfig` fields for a new run; on a resumed run only ``learning_rate``,
             ``chunk_steps``, ``patience`` and ``synthetic_fraction`` may change (recorded in the state).
 
@@ -171,6 +171,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
 
     from utils import losses, sampler, training
 
+    log = log or (lambda line: print(line, flush=True))  # flushed: the lines reach a pipe (tee) or a log file at once
     run_dir = paths.resolve(run_dir or f"results/training/{model}")
     run_dir.mkdir(parents=True, exist_ok=True)
     state = read_state(run_dir)
