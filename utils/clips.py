@@ -88,6 +88,12 @@ def scene_cut_score(frame_a: np.ndarray, frame_b: np.ndarray) -> float:
     return float(cv2.compareHist(histograms[0], histograms[1], cv2.HISTCMP_BHATTACHARYYA))
 
 
+def usable_step(frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
+    """True when two consecutive frames are neither across a scene cut nor a repeated frame."""
+    return (scene_cut_score(frame_a, frame_b) <= SCENE_CUT_THRESHOLD
+            and np.abs(frame_a.astype(np.int16) - frame_b).mean() >= DUPLICATE_THRESHOLD)
+
+
 def usable_triplet_starts(frames: Sequence[np.ndarray], first: int, stop: int) -> list[int]:
     """Returns the starts k (first <= k, k + 2 < stop) whose triplet (k, k+1, k+2) is usable.
 
@@ -96,12 +102,8 @@ def usable_triplet_starts(frames: Sequence[np.ndarray], first: int, stop: int) -
     """
     starts = []
     for k in range(first, stop - 2):
-        pairs = ((frames[k], frames[k + 1]), (frames[k + 1], frames[k + 2]))
-        if any(scene_cut_score(a, b) > SCENE_CUT_THRESHOLD for a, b in pairs):
-            continue
-        if any(np.abs(a.astype(np.int16) - b).mean() < DUPLICATE_THRESHOLD for a, b in pairs):
-            continue
-        starts.append(k)
+        if all(usable_step(frames[i], frames[i + 1]) for i in (k, k + 1)):
+            starts.append(k)
     return starts
 
 
@@ -115,9 +117,7 @@ def usable_windows(frames: Sequence[np.ndarray], span: int, stride: int | None =
     usable = []
     k = 0
     while k + span < len(frames):
-        pairs = [(frames[i], frames[i + 1]) for i in range(k, k + span)]
-        if all(scene_cut_score(a, b) <= SCENE_CUT_THRESHOLD and np.abs(a.astype(np.int16) - b).mean() >= DUPLICATE_THRESHOLD
-               for a, b in pairs):
+        if all(usable_step(frames[i], frames[i + 1]) for i in range(k, k + span)):
             usable.append(k)
             k += stride
         else:
