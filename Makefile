@@ -55,7 +55,7 @@ corpus: install  ## fetch the corpus packages by name and cut their videos into 
 MODEL ?= flow
 HOURS ?= 1
 THREADS ?= 0
-train: corpus  ## add HOURS CPU-hours to the long run of MODEL (flow or unet); resumes from results/training/MODEL
+train: corpus  ## add HOURS CPU-hours to the long run of MODEL (flow, unet or flow_time); resumes from results/training/MODEL
 	mkdir -p build/logs  # one line per chunk, also kept in build/logs/longrun_MODEL.out; TensorFlow's lines: .log
 	$(BIN)/python -m utils.longrun --model $(MODEL) --hours $(HOURS) --threads $(THREADS) \
 		| tee -a build/logs/longrun_$(MODEL).out
@@ -63,7 +63,7 @@ train: corpus  ## add HOURS CPU-hours to the long run of MODEL (flow or unet); r
 curves: install  ## draw results/training/curves.png from the long runs' state
 	$(BIN)/python -m utils.longrun --curves
 
-CORPUS_MODELS := results/models/flow_corpus.keras results/models/unet_corpus.keras
+CORPUS_MODELS := results/models/flow_corpus.keras results/models/flow_time_corpus.keras results/models/unet_corpus.keras
 evaluate-test: install  ## the README's test-clip tables: corpus models and baselines on the three clips, whole, at t = 1/2 and 1/4, 1/2, 3/4
 	$(BIN)/python -m utils.evaluate --checkpoint $(CORPUS_MODELS) --timing-size off \
 		--output results/evaluation_test_clips.json > /dev/null

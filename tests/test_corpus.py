@@ -273,6 +273,42 @@ def test_sampler_scales_up_sources_smaller_than_the_crop(built):
     assert frames.shape == (3, 80, 120, 3) and flows.shape == (80, 120, 4)
 
 
+def _shift(reference: np.ndarray, moved: np.ndarray, reach: int = 14) -> tuple[int, int]:
+    """The (rows, columns) shift that best maps ``reference`` onto ``moved`` (brute force, inner window)."""
+    best, where = None, (0, 0)
+    inner = moved[reach // 2:-(reach // 2), reach:-reach].astype(np.float32)
+    for dy in range(-reach // 2, reach // 2 + 1):
+        for dx in range(-reach, reach + 1):
+            window = reference[reach // 2 + dy:reference.shape[0] - reach // 2 + dy, reach + dx:reference.shape[1] - reach + dx]
+            error = np.abs(window.astype(np.float32) - inner).mean()
+            if best is None or error < best:
+                best, where = error, (dy, dx)
+    return where
+
+
+def test_time_examples_take_the_target_at_their_t(tiny_corpus):
+    """Tiny shots pan by (1, 2) px a frame, so the target's shift from frame 1 is t times frame 3's."""
+    store = sampler.Corpus(corpus.load_manifest(tiny_corpus))
+    triplets = store.triplets("train")
+    seen = set()
+    for index in range(24):
+        frames, flows = sampler.corpus_example(store, triplets, np.random.default_rng([5, index]), (32, 40), False,
+                                               hard_fraction=0.0, time_input=True)
+        assert frames.shape == (3, 32, 40, 3) and flows.shape == (32, 40, 5)
+        t = float(flows[0, 0, 4])
+        assert np.all(flows[..., 4] == t) and 0 < t < 1
+        whole_shift, target_shift = _shift(frames[0], frames[2]), _shift(frames[0], frames[1])
+        assert target_shift[1] == pytest.approx(t * whole_shift[1], abs=0.01)
+        seen.add(round(t, 3))
+    assert {0.25, 0.5, 0.75} <= seen
+    validation = sampler.validation_set(store, count=3, crop=(32, 40), times=(0.25, 0.5, 0.75))
+    assert list(validation["times"]) == [0.25, 0.5, 0.75] and validation["flows"].shape == (3, 32, 40, 5)
+    for frames, t in zip(validation["frames"], validation["times"]):
+        assert _shift(frames[0], frames[1])[1] == pytest.approx(t * _shift(frames[0], frames[2])[1], abs=0.01)
+    assert [sampler.target_offset(1, np.random.default_rng(i)) for i in range(5)] == [1] * 5
+    assert {sampler.target_offset(3, np.random.default_rng(i)) for i in range(60)} == {1, 2, 3, 4, 5}
+
+
 def test_motion_seeking_crop_finds_the_moving_part(tmp_path):
     still = np.full((3, 64, 128, 3), 100, np.uint8)
     still[2, :, 64:] = 200  # only the right half changes

@@ -129,6 +129,31 @@ def test_any_time_exact_for_dis_and_averaging_nearest_sixty_fourth_for_a_midpoin
     assert abs(int(midpoint_only[0.3][0, 0, 0]) - 19 / 64 * 255) <= 3  # six rounded midpoints
 
 
+def test_time_model_computes_any_time_directly_with_one_flow_per_pair(tmp_path, monkeypatch):
+    from utils import flow
+
+    path = tmp_path / "time_tiny.keras"
+    model_lib.build_flow_unet(4, 2, flow_update=False, time_input=True).save(path)
+    method = interpolate.load_method("model", path)
+    assert hasattr(method, "at_time")
+    assert not hasattr(interpolate.load_method("model", _tiny_flow(tmp_path)), "at_time")
+    calls = []
+    real = flow.dis_flows
+    monkeypatch.setattr(flow, "dis_flows", lambda a, b: calls.append(1) or real(a, b))
+    first, last = moving_square(0), moving_square(8)
+    frames = interpolate.frames_between(method, first, last, [0.25, 0.3, 0.75])
+    assert len(calls) == 1  # one DIS pair for the three times (a midpoint network would need 3 to 7 calls)
+    for t, frame in frames.items():  # untrained, the time model is DIS at exactly t (not the nearest 1/64)
+        np.testing.assert_allclose(frame / 255.0, baselines.dis_interpolate(first, last, t), atol=3 / 255)
+    np.testing.assert_allclose(method(first, last), baselines.dis_interpolate(first, last), atol=2e-3)
+
+
+def _tiny_flow(tmp_path):
+    path = tmp_path / "flow_tiny_10.keras"
+    model_lib.build_unet(4, 2, "flow").save(path)
+    return path
+
+
 @pytest.mark.parametrize("factor", [2, 3, 4, 8])
 def test_upsampling_keeps_the_duration(factor):
     frames = [moving_square(2 * k) for k in range(5)]

@@ -122,3 +122,20 @@ def test_committed_runs_can_continue_and_their_shipped_models_are_their_best(mod
     assert record["validation"]["digest"] == state["validation_digest"]
     assert record["step"] == state["best"]["step"] and record["validation"]["psnr"] == state["best"]["val_psnr"]
     assert shipped.stat().st_size < 25 * 2**20
+
+
+def test_time_run_starts_from_the_flow_run_and_validates_at_three_times(tiny_corpus, tmp_path):
+    flow_dir = tmp_path / "training" / "flow"
+    longrun.train("flow", run_dir=flow_dir, data_dir=tiny_corpus, max_steps=0, log=lambda s: None, **TINY)
+    state = longrun.train("flow_time", run_dir=tmp_path / "training" / "flow_time", data_dir=tiny_corpus,
+                          max_steps=2, log=lambda s: None, warm_start=str(flow_dir / "best.weights.h5"), **TINY)
+    assert state["config"]["time_input"] and state["warm_start"]["step"] == 0
+    assert state["warm_start"]["weights"].endswith("flow/best.weights.h5")
+    # the flow run was untrained (DIS), so the time run starts as DIS at each validation triplet's t
+    assert state["history"][0]["val_psnr"] == pytest.approx(state["baselines"]["dis"], abs=0.02)
+    assert state["step"] == 2
+    lines = longrun.status(tmp_path / "training")
+    assert lines[2].startswith("flow_time: 2 steps")
+    with pytest.raises(FileNotFoundError, match="no weights to start from"):
+        longrun.train("flow_time", run_dir=tmp_path / "other", data_dir=tiny_corpus, max_steps=2,
+                      log=lambda s: None, warm_start=str(tmp_path / "missing.weights.h5"), **TINY)

@@ -142,3 +142,71 @@ def test_separable_ssim_equals_tensorflow_ssim():
         gradients.append(tape.gradient(value, variable))
     assert float(tf.reduce_max(tf.abs(gradients[1]))) > 1e-3  # per-pixel gradients are ~1e-4 to 1e-3
     np.testing.assert_allclose(gradients[0], gradients[1], atol=1e-7)
+
+
+def _moving_pair(size=(48, 64), shift=(3, 5)):
+    """Two uint8 frames of a smooth texture, the second moved by ``shift`` (rows, columns)."""
+    rng = np.random.default_rng(1)
+    texture = keras.ops.convert_to_numpy(tf.image.resize(rng.random((1, 12, 16, 3)), (size[0] + 16, size[1] + 16)))[0]
+    texture = (np.clip(texture, 0, 1) * 255).astype(np.uint8)
+    first = texture[8:8 + size[0], 8:8 + size[1]]
+    second = texture[8 + shift[0]:8 + shift[0] + size[0], 8 + shift[1]:8 + shift[1] + size[1]]
+    return np.ascontiguousarray(first), np.ascontiguousarray(second)
+
+
+def test_time_prior_is_the_numpy_intermediate_flows():
+    from utils import flow
+
+    rng = np.random.default_rng(0)
+    raw = rng.normal(0, 3, (1, 8, 9, 11)).astype(np.float32)
+    raw[..., 10] = 0.3
+    layout = model_lib.TimePrior()(raw).numpy()
+    expected = flow.intermediate_flows(raw[0, ..., 6:8], raw[0, ..., 8:10], 0.3)
+    np.testing.assert_allclose(layout[0, ..., 6:10], expected, atol=1e-5)
+    np.testing.assert_array_equal(layout[0, ..., 10], raw[0, ..., 10])
+
+
+@pytest.mark.parametrize("t", [0.25, 0.5, 0.75])
+def test_untrained_time_model_is_dis_at_any_time(t):
+    from utils import baselines
+
+    frame1, frame3 = _moving_pair()
+    network = model_lib.build_flow_unet(4, 2, time_input=True, flow_update=False)
+    prediction = np.clip(network(model_lib.model_inputs(frame1, frame3, 11, t)).numpy()[0], 0, 1)
+    assert np.abs(prediction - baselines.dis_interpolate(frame1, frame3, t)).mean() < 2e-3
+
+
+def test_warm_started_time_model_is_the_flow_model_at_one_half_and_survives_saving(tmp_path):
+    frame1, frame3 = _moving_pair()
+    donor = model_lib.build_flow_unet(4, 3, mask_gain=16.0, flow_update=False, initializer="he_normal")
+    heads = donor.get_layer("heads")
+    rng = np.random.default_rng(2)
+    heads.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) for w in heads.get_weights()])
+    network = model_lib.build_flow_unet(4, 3, mask_gain=16.0, flow_update=False, time_input=True)
+    model_lib.warm_start_time_model(network, donor)
+    expected = donor(model_lib.model_inputs(frame1, frame3, 10)).numpy()
+    np.testing.assert_allclose(network(model_lib.model_inputs(frame1, frame3, 11, 0.5)).numpy(), expected, atol=1e-5)
+    assert network.get_layer("down0_conv1").get_weights()[0].shape[2] == 21  # 16 features + t + 4 disagreement
+    path = tmp_path / "time.keras"
+    network.save(path)
+    loaded = keras.models.load_model(path, compile=False)
+    quarter = model_lib.model_inputs(frame1, frame3, 11, 0.25)
+    np.testing.assert_allclose(loaded(quarter).numpy(), network(quarter).numpy(), atol=1e-6)
+    assert model_lib.input_channels(loaded) == 11
+    with pytest.raises(ValueError, match="warm start"):
+        model_lib.warm_start_time_model(network, model_lib.build_flow_unet(8, 3, flow_update=False))
+
+
+def test_time_model_sees_where_the_two_dis_flows_disagree():
+    """Consistent flows give zero disagreement features; flows that do not invert each other do not."""
+    raw = np.zeros((1, 16, 16, 11), np.float32)
+    raw[..., 6] = 4.0   # F_1->3: 4 px right everywhere
+    raw[..., 8] = -4.0  # F_3->1: back, consistent
+    raw[..., 10] = 0.5
+    features = model_lib.TimePriorFeatures()([model_lib.TimePrior()(raw), raw]).numpy()
+    assert features.shape[-1] == 21
+    np.testing.assert_allclose(features[..., 16], 0.0)  # 2 t - 1
+    np.testing.assert_allclose(features[..., 17:], 0.0, atol=1e-6)
+    raw[..., 8] = 0.0  # frame 3 claims nothing moved: the two flows disagree by 4 px
+    features = model_lib.TimePriorFeatures()([model_lib.TimePrior()(raw), raw]).numpy()
+    assert np.abs(features[0, 4:12, 4:12, 17] * model_lib.FLOW_SCALE).min() == pytest.approx(4.0)

@@ -29,8 +29,11 @@ METHOD_CHOICES = ("model", *BASELINE_NAMES)
 
 
 def method_label(checkpoint: str | Path) -> str:
-    """Display name of a checkpoint: ``mse.keras`` -> ``UNet mse``, ``flow_charbonnier.keras`` -> ``flow UNet charbonnier``."""
+    """Display name of a checkpoint: ``mse.keras`` -> ``UNet mse``, ``flow_charbonnier.keras`` -> ``flow UNet
+    charbonnier``, ``flow_time_corpus.keras`` -> ``time flow UNet corpus``."""
     stem = Path(checkpoint).stem
+    if stem.startswith("flow_time_"):
+        return f"time flow UNet {stem[len('flow_time_'):]}"
     if stem.startswith("flow_"):
         return f"flow UNet {stem[len('flow_'):]}"
     return f"UNet {stem[len('unet_'):]}" if stem.startswith("unet_") else f"UNet {stem}"
@@ -155,7 +158,8 @@ def evaluate_at_times(method_names: Sequence[str], checkpoints: Sequence[str | P
                       progress=None, max_width: int = 640) -> dict:
     """Scores methods at times t between two frames on windows of the three test clips, whole.
 
-    The networks (trained for the midpoint) reach 1/4 and 3/4 by recursive midpoints; DIS warps both
+    The midpoint networks reach 1/4 and 3/4 by recursive midpoints, the time-conditioned flow UNet computes
+    each t directly (:func:`utils.interpolate.model_method`); DIS warps both
     frames to t and blends them with weights 1 - t and t; averaging weighs the frames the same way;
     minterpolate runs the pair at ``span`` times the rate.
 

@@ -293,15 +293,16 @@ def most_moving(triplets: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -
 # ----------------------------------------------------------------------------
 # Long runs
 # ----------------------------------------------------------------------------
-LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"), "unet": ("average", "UNet (residual)",
-                                                                                "frame averaging")}
+LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"),
+                     "unet": ("average", "UNet (residual)", "frame averaging"),
+                     "flow_time": ("dis", "time-conditioned flow UNet (t = 1/4, 1/2, 3/4)", "DIS flow at t")}
 
 
 def longrun_curves(states: dict[str, dict], path=None):
     """Validation PSNR above each network's starting baseline, and training loss, against training time.
 
     Args:
-        states: run name (``flow``, ``unet``) -> its ``state.json`` (:func:`utils.longrun.read_state`).
+        states: run name (``flow``, ``unet``, ``flow_time``) -> its ``state.json`` (:func:`utils.longrun.read_state`).
         path: where to save the figure (optional).
 
     Returns:

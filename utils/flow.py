@@ -53,9 +53,16 @@ def intermediate_flows(flow_13: np.ndarray, flow_31: np.ndarray, t: float = 0.5)
     return np.concatenate([to_1, to_3], axis=-1).astype(np.float32)
 
 
+def dis_flows(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
+    """DIS flows in both directions, ``F_1->3`` in channels 0-1 and ``F_3->1`` in 2-3 (H, W, 4): the
+    time-conditioned network's input, which turns them into the intermediate flows at any t itself."""
+    check_pair(frame1, frame3, "dis_flows")
+    return np.concatenate([dis_flow(frame1, frame3), dis_flow(frame3, frame1)], axis=-1)
+
+
 def flow_prior(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.ndarray:
     """DIS flows in both directions turned into the two intermediate flows (H, W, 4) at time ``t``."""
-    check_pair(frame1, frame3, "flow_prior")
-    return intermediate_flows(dis_flow(frame1, frame3), dis_flow(frame3, frame1), t)
+    flows = dis_flows(frame1, frame3)
+    return intermediate_flows(flows[..., :2], flows[..., 2:], t)
 
 

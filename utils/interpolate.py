@@ -140,8 +140,11 @@ def model_method(model, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP
     """Wraps a UNet as ``(frame_a, frame_b) -> middle`` (``float32`` in [0, 1]), tiled for large frames.
 
     For the flow head the DIS prior flows are computed once on the whole frames (so tiles agree on
-    the motion) and cut into tiles with the frames.
+    the motion) and cut into tiles with the frames. The time-conditioned model (11 input channels) gets
+    an ``at_time(frame_a, frame_b, t)`` attribute: any t directly, DIS's flows computed once per pair
+    however many times are asked of it (see :func:`frames_between`).
     """
+    from utils import flow
     from utils import model as model_lib
 
     predict = model_lib.predictor(model)
@@ -152,9 +155,21 @@ def model_method(model, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP
         return np.asarray(predict(inputs[None]))[0]
 
     def method(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        if channels == 11:
+            return at_time(frame_a, frame_b, 0.5)
         inputs = model_lib.model_inputs(frame_a, frame_b, channels)[0]
         return np.clip(tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
 
+    last: dict = {}  # the last pair's DIS flows: a 24 -> 60 fps conversion asks 2 or 3 times of one pair
+
+    def at_time(frame_a: np.ndarray, frame_b: np.ndarray, t: float) -> np.ndarray:
+        if last.get("a") is not frame_a or last.get("b") is not frame_b:
+            last.update(a=frame_a, b=frame_b, flows=flow.dis_flows(frame_a, frame_b))
+        inputs = model_lib.time_inputs(frame_a, frame_b, last["flows"], t)
+        return np.clip(tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
+
+    if channels == 11:
+        method.at_time = at_time
     return method
 
 

@@ -3,6 +3,10 @@
     python -m utils.longrun --model flow --hours 2      # or: make train MODEL=flow HOURS=2
     python -m utils.longrun --status
 
+Runs: ``flow`` (the flow-guided UNet at t = 1/2), ``unet`` (the direct-synthesis UNet, residual head) and
+``flow_time`` (the time-conditioned flow UNet: any t in (0, 1); a new run starts from the ``flow`` run's
+best weights, see :func:`utils.model.warm_start_time_model`, and is validated at t = 1/4, 1/2 and 3/4).
+
 Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
 validation set of :func:`utils.sampler.validation_set` (real footage, whole shots that training never
 sees), and the run's state is written atomically under ``RUN_DIR`` (default
@@ -36,7 +40,8 @@ import numpy as np
 
 from utils import paths
 
-RUNS = ("flow", "unet")
+RUNS = ("flow", "unet", "flow_time")
+VALIDATION_TIMES = (0.25, 0.5, 0.75)  # the time model's validation targets (frames i+1, i+2, i+3 of i .. i+4)
 PROBES = "results/training/probes"  # state.json of short runs kept for their curves (no weights)
 
 
@@ -62,13 +67,18 @@ class RunConfig:
     precision: str = "auto"
     seed: int = 0
     validation_count: int = 192
+    time_input: bool = False
+    warm_start: str = ""  # a new run's starting weights (the flow run's best.weights.h5 for flow_time)
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> "RunConfig":
-        """The default configuration of ``flow`` (flow-guided UNet 16/4) or ``unet`` (residual UNet 16/5)."""
+        """The default configuration of ``flow`` (flow-guided UNet 16/4), ``unet`` (residual UNet 16/5) or
+        ``flow_time`` (the flow UNet with t as an input, warm-started from the flow run)."""
         if model not in RUNS:
             raise ValueError(f"Unknown model {model!r}: expected one of {', '.join(RUNS)}.")
-        defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1}}[model]
+        defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1},
+                    "flow_time": {"time_input": True, "learning_rate": 1e-4,
+                                  "warm_start": "results/training/flow/best.weights.h5"}}[model]
         return cls(model=model, **{**defaults, **overrides})
 
 
@@ -76,10 +86,10 @@ def build_network(config: RunConfig):
     """The Keras model a run trains (float policy set by the caller)."""
     from utils import model as model_lib
 
-    if config.model == "flow":
+    if config.model in ("flow", "flow_time"):
         return model_lib.build_flow_unet(config.base_filters, config.depth, mask_gain=config.mask_gain,
-                                         name="flow_unet_corpus", initializer=config.initializer,
-                                         flow_update=config.flow_update)
+                                         name=f"{config.model}_unet_corpus", initializer=config.initializer,
+                                         flow_update=config.flow_update, time_input=config.time_input)
     return model_lib.build_unet(config.base_filters, config.depth, "residual", name="unet_corpus",
                                 initializer=config.initializer)
 
@@ -91,7 +101,7 @@ def psnr_per_image(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 
 
 class Validation:
-    """The fixed validation set as network inputs, with the baselines' scores on it."""
+    """The fixed validation set as network inputs, with the baselines' scores on it (at each triplet's t)."""
 
     def __init__(self, validation: dict, flow_prior: bool):
         from utils import data
@@ -99,11 +109,14 @@ class Validation:
         frames, flows = validation["frames"], validation["flows"]
         inputs, target = data.split_inputs(frames, flows if flow_prior else None)
         self.inputs, self.target = np.asarray(inputs), np.asarray(target)
+        times = np.asarray(validation.get("times", np.full(len(frames), 0.5)), np.float32)
+        self.times = times
         self.digest = hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:16]
-        average = 0.5 * (self.inputs[..., 0:3] + self.inputs[..., 3:6])
+        weight = times[:, None, None, None]
+        average = (1.0 - weight) * self.inputs[..., 0:3] + weight * self.inputs[..., 3:6]
         self.baselines = {"average": float(psnr_per_image(self.target, average).mean()),
-                          "dis": float(np.mean([psnr_per_image(t[None], _dis(f))[0]
-                                                for t, f in zip(self.target, frames)]))}
+                          "dis": float(np.mean([psnr_per_image(target[None], _dis(f, t))[0]
+                                                for target, f, t in zip(self.target, frames, times)]))}
 
     def score(self, network, batch: int = 16) -> float:
         """Mean PSNR of ``network`` on the set."""
@@ -113,10 +126,10 @@ class Validation:
         return float(np.concatenate(scores).mean())
 
 
-def _dis(frames: np.ndarray) -> np.ndarray:
+def _dis(frames: np.ndarray, t: float = 0.5) -> np.ndarray:
     from utils import baselines
 
-    return baselines.dis_interpolate(frames[0], frames[2])[None]
+    return baselines.dis_interpolate(frames[0], frames[2], float(t))[None]
 
 
 # ----------------------------------------------------------------------------
@@ -195,7 +208,9 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
 
     corpus_ = corpus_ or sampler.Corpus(data_dir)
     flow_prior = config.model == "flow"
-    validation = Validation(sampler.validation_set(corpus_, config.validation_count), flow_prior)
+    times = VALIDATION_TIMES if config.time_input else None
+    validation = Validation(sampler.validation_set(corpus_, config.validation_count, times=times),
+                            flow_prior or config.time_input)
     if state.get("validation_digest") not in (None, validation.digest):
         log(f"note: the validation set changed ({state['validation_digest']} -> {validation.digest}); "
             "best scores before this point are not comparable")
@@ -212,22 +227,25 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         optimizer.build(network.trainable_variables)  # so that load_weights restores Adam's moments too
         network.load_weights(str(run_dir / "latest.weights.h5"))
         optimizer.learning_rate.assign(state["learning_rate"])
+    elif config.warm_start:
+        state["warm_start"] = _warm_start(network, config)
     dataset = sampler.training_dataset(corpus_, config.batch_size, tuple(config.crop), flow_prior, config.seed,
                                        start=state["step"] * config.batch_size,
                                        synthetic_fraction=config.synthetic_fraction,
-                                       hard_fraction=config.hard_fraction)
+                                       hard_fraction=config.hard_fraction, time_input=config.time_input)
     writer = tf.summary.create_file_writer(str(paths.resolve("runs/longrun") / config.model))
     budget_end = time.process_time() + hours * 3600.0
     log(f"{config.model}: step {state['step']}, lr {state['learning_rate']:.2e}, {policy}, "
         f"validation {len(validation.target)} triplets (DIS {validation.baselines['dis']:.3f} dB, "
         f"average {validation.baselines['average']:.3f} dB)")
-    if state["step"] == 0:  # where training starts (DIS for the flow UNet, averaging for the UNet): the first best
+    if state["step"] == 0 and not state["history"]:  # the starting point (DIS, averaging, a warm start): the first best
         score = round(validation.score(network), 4)
         state["history"].append({"step": 0, "cpu_hours": 0.0, "wall_hours": 0.0, "train_loss": None,
                                  "val_psnr": score, "learning_rate": state["learning_rate"]})
         export.set_weights(network.get_weights())
         _save_weights(export, run_dir / "best.weights.h5")
         state["best"] = {"step": 0, "val_psnr": score, "cpu_hours": 0.0}
+        _write_state(run_dir, state)  # a later call at step 0 starts afresh (no latest weights yet)
     iterator = iter(dataset)
     while time.process_time() < budget_end and (max_steps is None or state["step"] < max_steps):
         steps = config.chunk_steps if max_steps is None else min(config.chunk_steps, max_steps - state["step"])
@@ -268,6 +286,24 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
     return state
 
 
+def _warm_start(network, config: RunConfig) -> dict:
+    """Loads a new time-model run's starting weights from a flow run's weights file; returns where they came
+    from (the run, its best step and CPU-hours, so that a record can count the hours behind the weights)."""
+    from utils import model as model_lib
+
+    source = paths.resolve(config.warm_start)
+    if not source.is_file():
+        raise FileNotFoundError(f"{config.warm_start}: no weights to start from (train the flow run first).")
+    donor = build_network(RunConfig(**{**asdict(config), "model": "flow", "time_input": False}))
+    donor.load_weights(str(source))
+    model_lib.warm_start_time_model(network, donor)
+    origin = {"weights": paths.display(source)}
+    donor_state = read_state(source.parent)
+    if donor_state is not None and donor_state.get("best"):
+        origin.update(step=donor_state["best"]["step"], cpu_hours=donor_state["best"]["cpu_hours"])
+    return origin
+
+
 def promote(run_dir: str | Path, destination: str | Path) -> bool:
     """Ships a run's best weights as a ``.keras`` model when validation says they are better.
 
@@ -301,6 +337,7 @@ def promote(run_dir: str | Path, destination: str | Path) -> bool:
                            "validation": summary["splits"]["validation"]})
     record = {"run": paths.display(run_dir), "config": state["config"], "step": state["best"]["step"],
               "cpu_hours": state["best"]["cpu_hours"], "data": trained_on,
+              **({"warm_start": state["warm_start"]} if state.get("warm_start") else {}),
               "validation": {"psnr": state["best"]["val_psnr"], "digest": state["validation_digest"],
                              "baselines": state["baselines"]}}
     with paths.atomic_target(destination) as temporary_model, paths.atomic_target(record_path) as temporary_record:

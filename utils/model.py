@@ -12,6 +12,11 @@ Three output heads (``output_mode``):
   middle -> frame 3) as a correction to classical DIS optical flow, a blend mask and a small
   residual; both frames are backward-warped (:mod:`utils.warp`) and blended by the mask. Its input
   has 10 channels: frame 1, frame 3 and the DIS prior flows (see :func:`model_inputs`).
+
+``build_flow_unet(time_input=True)`` is the time-conditioned flow UNet: its 11 input channels are
+frame 1, frame 3, DIS's flows in both directions and the time t (a constant plane); it makes the
+intermediate flows at t itself (:class:`TimePrior`), sees where the two DIS flows disagree, and its
+blend starts from the weights 1 - t and t, so that untrained it is DIS at any t.
 """
 
 from __future__ import annotations
@@ -147,11 +152,13 @@ class FlowBlend(keras.layers.Layer):
             they are and the network only decides how to blend the two warped frames).
     """
 
-    def __init__(self, mask_gain: float = 1.0, residual: bool = True, flow_update: bool = True, **kwargs):
+    def __init__(self, mask_gain: float = 1.0, residual: bool = True, flow_update: bool = True,
+                 time_input: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.mask_gain = float(mask_gain)
         self.residual = bool(residual)
         self.flow_update = bool(flow_update)
+        self.time_input = bool(time_input)
 
     def head_names(self) -> list[str]:
         """The heads in channel order: (``flow_update``), ``mask_logit`` (and ``residual``)."""
@@ -167,6 +174,9 @@ class FlowBlend(keras.layers.Layer):
     def call(self, inputs):
         frames, heads = (tf.cast(x, tf.float32) for x in inputs)
         parts = self.split_heads(heads)
+        if self.time_input:  # frames[..., 10] is t: the blend starts from the weights 1 - t and t
+            t = tf.clip_by_value(frames[..., 10:11], 1e-3, 1.0 - 1e-3)
+            parts["mask_logit"] += tf.math.log((1.0 - t) / t)
         flows = frames[..., 6:10] + FLOW_SCALE * parts["flow_update"] if self.flow_update else frames[..., 6:10]
         warped_1, warped_3 = _warp_both(frames, flows)
         blended = _blend(parts["mask_logit"], warped_1, warped_3)
@@ -174,7 +184,7 @@ class FlowBlend(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mask_gain": self.mask_gain, "residual": self.residual,
-                "flow_update": self.flow_update}
+                "flow_update": self.flow_update, "time_input": self.time_input}
 
 
 @keras.saving.register_keras_serializable(package="vfi")
@@ -182,14 +192,60 @@ class PriorFeatures(keras.layers.Layer):
     """Network input of the flow head: both frames, both frames warped by the prior flows, the scaled flows."""
 
     def call(self, frames):
+        return self.features(frames)
+
+    @staticmethod
+    def features(frames):
+        """The 16 channels: both frames, both warped by the prior flows, the flows over ``FLOW_SCALE``."""
         frames = tf.cast(frames, tf.float32)
         flows = frames[..., 6:10]
         return tf.concat([frames[..., 0:6], *_warp_both(frames, flows), flows / FLOW_SCALE], axis=-1)
 
 
+def _intermediate(flow_13, flow_31, t):
+    """:func:`utils.flow.intermediate_flows` in TensorFlow: ``F_t->1`` and ``F_t->3`` from both DIS flows."""
+    return (-(1.0 - t) * t * flow_13 + t * t * flow_31,
+            (1.0 - t) ** 2 * flow_13 - t * (1.0 - t) * flow_31)
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class TimePrior(keras.layers.Layer):
+    """The time model's input (frames, ``F_1->3``, ``F_3->1``, t) turned into the flow UNet's layout at t.
+
+    Returns 11 channels: frame 1, frame 3, ``F_t->1``, ``F_t->3`` (as :func:`utils.flow.flow_prior` at t)
+    and the t plane.
+    """
+
+    def call(self, inputs):
+        inputs = tf.cast(inputs, tf.float32)
+        t = inputs[..., 10:11]
+        return tf.concat([inputs[..., 0:6], *_intermediate(inputs[..., 6:8], inputs[..., 8:10], t), t], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class TimePriorFeatures(keras.layers.Layer):
+    """What the time model's UNet sees: :class:`PriorFeatures` of the layout at t, then ``2 t - 1`` and where
+    DIS's two flows disagree.
+
+    The disagreement is the forward-backward residual ``F_1->3 + F_3->1(x + F_1->3)`` at each pixel of
+    frame 1 (and the same from frame 3), carried to time t along the intermediate flows: near zero where
+    DIS is consistent, large at occlusions and where DIS failed. At t = 1/2 the intermediate flows alone
+    cannot show it (``F_t->3 = -F_t->1``), so the 10-channel flow UNet never saw it.
+    """
+
+    def call(self, layout_and_flows):
+        layout, raw = (tf.cast(x, tf.float32) for x in layout_and_flows)
+        flow_13, flow_31, t = raw[..., 6:8], raw[..., 8:10], layout[..., 10:11]
+        residual_1 = flow_13 + warp.backward_warp(flow_31, flow_13)
+        residual_3 = flow_31 + warp.backward_warp(flow_13, flow_31)
+        at_t = [warp.backward_warp(residual_1, layout[..., 6:8]), warp.backward_warp(residual_3, layout[..., 8:10])]
+        base = PriorFeatures.features(layout[..., 0:10])
+        return tf.concat([base, 2.0 * t - 1.0, *(r / FLOW_SCALE for r in at_t)], axis=-1)
+
+
 def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = True, mask_gain: float = 4.0,
                     name: str = "flow_unet", initializer: str = "glorot_uniform",
-                    flow_update: bool = True) -> keras.Model:
+                    flow_update: bool = True, time_input: bool = False) -> keras.Model:
     """Builds the flow-guided UNet.
 
     The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
@@ -208,6 +264,7 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         initializer: the ReLU convolutions' kernel initializer (``he_normal`` keeps the activations'
             scale through the levels; Keras's ``glorot_uniform`` halves it at every level).
         flow_update: learn a correction to the prior flows (else keep DIS's flows and learn the blend).
+        time_input: the time-conditioned model (11 input channels: frames, DIS flows both ways, t).
 
     Returns:
         A functional model mapping (batch, H, W, 10) to (batch, H, W, 3) for any H and W; the
@@ -216,15 +273,23 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     if depth < 1 or base_filters < 1:
         raise ValueError(f"build_flow_unet needs depth >= 1 and base_filters >= 1, got depth={depth}, "
                          f"base_filters={base_filters}.")
-    inputs = keras.Input(shape=(None, None, 10), name="frames_and_prior_flows")
+    if time_input:
+        inputs = keras.Input(shape=(None, None, 11), name="frames_flows_and_time")
+    else:
+        inputs = keras.Input(shape=(None, None, 10), name="frames_and_prior_flows")
     # float32: the frames and flows that get warped must not be rounded to bfloat16 (8 significant bits:
     # a 20 px flow would move in steps of 1/8 px, a bright pixel in steps of half a grey level).
     padded = PadToMultiple(2 ** (depth - 1), dtype="float32", name="pad")(inputs)
-    features = PriorFeatures(name="prior_features")(padded)
+    if time_input:  # mirror padding keeps the t plane constant
+        raw = padded
+        padded = TimePrior(dtype="float32", name="time_prior")(raw)
+        features = TimePriorFeatures(dtype="float32", name="prior_features")([padded, raw])
+    else:
+        features = PriorFeatures(name="prior_features")(padded)
     x = _unet_body(features, base_filters, depth, initializer)
     # One zero-initialised 3x3 convolution for all heads: with 8 outputs it costs about a third of three
     # convolutions with 4, 1 and 3 (oneDNN computes channels in blocks), forward and backward.
-    blend = FlowBlend(mask_gain, residual, flow_update, dtype="float32", name="blend")
+    blend = FlowBlend(mask_gain, residual, flow_update, time_input, dtype="float32", name="blend")
     channels = sum(HEAD_CHANNELS[head] for head in blend.head_names())
     heads = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", dtype="float32",
                                 name="heads")(x)
@@ -233,29 +298,65 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     return keras.Model(inputs, outputs, name=name)
 
 
+def warm_start_time_model(time_model: keras.Model, flow_model: keras.Model) -> None:
+    """Copies a 10-channel flow UNet's weights into a time-conditioned one of the same size.
+
+    The first convolution gets zero weights for the time model's extra input features (t and DIS's
+    disagreement), so that at t = 1/2 the time model starts as exactly the flow UNet it copies; elsewhere
+    it starts from that UNet with DIS's weights 1 - t and t in its blend.
+    """
+    donors = {layer.name: layer for layer in flow_model.layers if layer.weights}
+    for layer in time_model.layers:
+        if not layer.weights:
+            continue
+        donor = donors.get(layer.name)
+        if donor is None:
+            raise ValueError(f"warm start: the flow UNet has no layer {layer.name!r} (not the same size?).")
+        weights = []
+        for mine, theirs in zip(layer.get_weights(), donor.get_weights()):
+            if mine.shape != theirs.shape:  # the first kernel: (3, 3, extra inputs, filters)
+                if mine.ndim != 4 or mine.shape[:2] + mine.shape[3:] != theirs.shape[:2] + theirs.shape[3:]:
+                    raise ValueError(f"warm start: {layer.name} has weights {mine.shape}, the flow UNet {theirs.shape}.")
+                grown = np.zeros(mine.shape, mine.dtype)
+                grown[:, :, :theirs.shape[2]] = theirs
+                theirs = grown
+            weights.append(theirs)
+        layer.set_weights(weights)
+
+
 def flow_blend(model):
     """The :class:`FlowBlend` layer of a flow-guided UNet (its heads' layout and mask gain), else ``None``."""
     return next((layer for layer in model.layers if isinstance(layer, FlowBlend)), None)
 
 
 def input_channels(model) -> int:
-    """6 for the direct and residual heads (two frames), 10 for the flow head (frames and prior flows)."""
+    """6 for the direct and residual heads (two frames), 10 for the flow head (frames and prior flows),
+    11 for the time-conditioned flow head (frames, DIS flows both ways, t)."""
     return int(model.inputs[0].shape[-1])
 
 
-def model_inputs(frame1: np.ndarray, frame3: np.ndarray, channels: int = 6) -> np.ndarray:
+def time_inputs(frame1: np.ndarray, frame3: np.ndarray, flows: np.ndarray, t: float) -> np.ndarray:
+    """The time model's input (H, W, 11) from two ``uint8`` frames, their :func:`utils.flow.dis_flows` and t."""
+    stacked = np.concatenate([frame1, frame3], axis=-1).astype(np.float32) / 255.0
+    return np.concatenate([stacked, flows, np.full(frame1.shape[:2] + (1,), t, np.float32)], axis=-1)
+
+
+def model_inputs(frame1: np.ndarray, frame3: np.ndarray, channels: int = 6, t: float = 0.5) -> np.ndarray:
     """Stacks two ``uint8`` frames into one network input (1, H, W, channels), floats in [0, 1].
 
-    With ``channels=10`` (the flow head) the DIS prior flows ``F_t->1`` and ``F_t->3`` (pixels) follow
-    the six colour channels.
+    With ``channels=10`` (the flow head) the DIS prior flows ``F_t->1`` and ``F_t->3`` (pixels) at t = 1/2
+    follow the six colour channels; with ``channels=11`` (the time model) DIS's flows ``F_1->3``, ``F_3->1``
+    and a plane of ``t``.
     """
+    from utils import flow
+
+    if channels == 11:
+        return time_inputs(frame1, frame3, flow.dis_flows(frame1, frame3), t)[None]
     stacked = np.concatenate([frame1, frame3], axis=-1).astype(np.float32) / 255.0
     if channels == 10:
-        from utils import flow
-
         stacked = np.concatenate([stacked, flow.flow_prior(frame1, frame3)], axis=-1)
     elif channels != 6:
-        raise ValueError(f"Expected a model with 6 or 10 input channels, got {channels}.")
+        raise ValueError(f"Expected a model with 6, 10 or 11 input channels, got {channels}.")
     return stacked[None]
 
 

@@ -6,6 +6,11 @@ most among a few candidates (half of the time), flipped and reversed at random; 
 the DIS prior is computed on the crop plus a margin. A share of the examples are synthetic scenes
 textured by the corpus photographs (exact ground truth for occlusions). Example ``k`` of a run depends
 only on ``(seed, k)``, so a resumed run continues the same stream.
+
+For the time-conditioned flow UNet (``time_input``) the target may be any frame between the two ends:
+a triplet at gap g spans 2g frames, so its frame k (0 < k < 2g) is the frame at t = k / 2g (gap 2 gives
+1/4, 1/2 and 3/4; gap 3 sixths); half of the examples stay at t = 1/2. The flows are then DIS's flows
+in both directions and a plane of t (:func:`utils.model.time_inputs`).
 """
 
 from __future__ import annotations
@@ -53,10 +58,15 @@ class Corpus:
             raise ValueError(f"The corpus in {self.root} has no {split} triplet.")
         return np.asarray(rows, np.int32)
 
-    def frames(self, row: Sequence[int], box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-        """The three frames of triplet ``(shot, start, gap)``, cropped to ``box = (top, left, h, w)``."""
+    def frames(self, row: Sequence[int], box: tuple[int, int, int, int] | None = None,
+               offset: int | None = None) -> np.ndarray:
+        """The three frames of triplet ``(shot, start, gap)``, cropped to ``box = (top, left, h, w)``.
+
+        ``offset`` (0 < offset < 2 gap) picks frame ``start + offset`` as the target instead of the middle.
+        """
         shot, start, gap = (int(v) for v in row)
-        frames = self.shot(shot)[[start, start + gap, start + 2 * gap]]
+        offset = gap if offset is None else int(offset)
+        frames = self.shot(shot)[[start, start + offset, start + 2 * gap]]
         if box is not None:
             top, left, height, width = box
             frames = frames[:, top:top + height, left:left + width]
@@ -87,7 +97,8 @@ def _moving_box(corpus_: Corpus, row, frame_size, crop, rng, candidates: int) ->
 def _augment(frames: np.ndarray, offsets: list[int], rng) -> np.ndarray:
     """Random horizontal and vertical flips and temporal reversal of (3, H, W, 3) frames.
 
-    ``offsets = [top, bottom, left, right]`` margins around the wanted crop follow the flips.
+    ``offsets = [top, bottom, left, right]`` margins around the wanted crop follow the flips; a fifth
+    entry, when present, is the target's time t, which reversal turns into 1 - t.
     """
     if rng.random() < 0.5:
         frames = frames[:, :, ::-1]
@@ -97,18 +108,41 @@ def _augment(frames: np.ndarray, offsets: list[int], rng) -> np.ndarray:
         offsets[0], offsets[1] = offsets[1], offsets[0]
     if rng.random() < 0.5:
         frames = frames[::-1]
+        if len(offsets) > 4:
+            offsets[4] = 1.0 - offsets[4]
     return np.ascontiguousarray(frames)
 
 
+def target_offset(gap: int, rng: np.random.Generator, middle_share: float = 0.5) -> int:
+    """Which frame of a triplet at ``gap`` is the target: the middle (``gap``) with ``middle_share``, else any
+    other frame strictly between the two ends (t = offset / 2 gap); gap 1 has only the middle."""
+    others = [k for k in range(1, 2 * gap) if k != gap]
+    if not others or rng.random() < middle_share:
+        return gap
+    return int(others[rng.integers(len(others))])
+
+
+def _time_flows(frames: np.ndarray, t: float) -> np.ndarray:
+    """DIS's flows both ways between frame 1 and frame 3 and a plane of ``t``: (H, W, 5)."""
+    flows = flow.dis_flows(frames[0], frames[2])
+    return np.concatenate([flows, np.full(flows.shape[:2] + (1,), t, np.float32)], axis=-1)
+
+
 def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generator, crop: tuple[int, int],
-                   flow_prior: bool, hard_fraction: float = 0.5, candidates: int = 4
+                   flow_prior: bool, hard_fraction: float = 0.5, candidates: int = 4, time_input: bool = False
                    ) -> tuple[np.ndarray, np.ndarray | None]:
-    """One augmented corpus crop: frames (3, h, w, 3) ``uint8`` and, with ``flow_prior``, flows (h, w, 4)."""
+    """One augmented corpus crop: frames (3, h, w, 3) ``uint8`` and, with ``flow_prior``, flows (h, w, 4).
+
+    With ``time_input`` the target is the frame at a time t of :func:`target_offset` and the flows are
+    (h, w, 5): DIS's flows both ways and the t plane.
+    """
     row = triplets[rng.integers(len(triplets))]
+    offset = target_offset(int(row[2]), rng) if time_input else None
+    flow_prior = flow_prior or time_input
     shot = corpus_.shot(int(row[0]))
     height, width = shot.shape[1:3]
     if height < crop[0] or width < crop[1]:  # a source smaller than the crop: scale it up (aspect kept)
-        frames = corpus_.frames(row)
+        frames = corpus_.frames(row, offset=offset)
         scale = max(crop[0] / height, crop[1] / width)
         size = (int(np.ceil(width * scale)), int(np.ceil(height * scale)))
         frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames])
@@ -123,26 +157,37 @@ def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generat
         margin = PRIOR_MARGIN if flow_prior else 0
         y0, x0 = max(0, top - margin), max(0, left - margin)
         y1, x1 = min(height, top + crop[0] + margin), min(width, left + crop[1] + margin)
-        region = corpus_.frames(row, (y0, x0, y1 - y0, x1 - x0))
+        region = corpus_.frames(row, (y0, x0, y1 - y0, x1 - x0), offset)
         offsets = [top - y0, y1 - top - crop[0], left - x0, x1 - left - crop[1]]
+    if time_input:
+        offsets.append(offset / (2.0 * int(row[2])))
     region = _augment(region, offsets, rng)
     top, left = offsets[0], offsets[2]
     frames = region[:, top:top + crop[0], left:left + crop[1]]
     flows = None
-    if flow_prior:
+    if time_input:
+        flows = _time_flows(region, offsets[4])[top:top + crop[0], left:left + crop[1]]
+    elif flow_prior:
         flows = flow.flow_prior(region[0], region[2])[top:top + crop[0], left:left + crop[1]]
     return np.ascontiguousarray(frames), flows
 
 
 def synthetic_example(rng: np.random.Generator, crop: tuple[int, int], photos: list[np.ndarray] | None,
-                      flow_prior: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """One synthetic scene of crop size (photo textures when given, turning and zooming layers)."""
-    frames = np.stack(synthetic.make_triplet(rng, crop, photos=photos or None, **SYNTHETIC_OPTIONS))
+                      flow_prior: bool, time_input: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """One synthetic scene of crop size (photo textures when given, turning and zooming layers).
+
+    With ``time_input`` the target is at a t of :func:`target_offset` for a gap of 2 (1/4, 1/2 or 3/4).
+    """
+    t = target_offset(2, rng) / 4.0 if time_input else 0.5
+    frames = np.stack(synthetic.make_triplet(rng, crop, t, photos=photos or None, **SYNTHETIC_OPTIONS))
+    if time_input:
+        return frames, _time_flows(frames, t)
     return frames, (flow.flow_prior(frames[0], frames[2]) if flow_prior else None)
 
 
 def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (128, 128), flow_prior: bool = False,
-                     seed: int = 0, start: int = 0, synthetic_fraction: float = 0.1, hard_fraction: float = 0.5):
+                     seed: int = 0, start: int = 0, synthetic_fraction: float = 0.1, hard_fraction: float = 0.5,
+                     time_input: bool = False):
     """An endless ``tf.data`` stream of ``(inputs, target)`` batches from the train split.
 
     Args:
@@ -154,6 +199,7 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
         start: index of the first example (a resumed run passes ``steps * batch_size``).
         synthetic_fraction: share of synthetic scenes.
         hard_fraction: share of crops taken where the frames change most (of 4 candidates).
+        time_input: targets at several t, inputs of the time-conditioned flow UNet (11 channels).
     """
     import tensorflow as tf
 
@@ -166,42 +212,51 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
     def example(index):
         rng = np.random.default_rng([seed, int(index)])
         if rng.random() < synthetic_fraction:
-            frames, flows = synthetic_example(rng, crop, photos, flow_prior)
+            frames, flows = synthetic_example(rng, crop, photos, flow_prior, time_input)
         else:
-            frames, flows = corpus_example(corpus_, triplets, rng, crop, flow_prior, hard_fraction)
-        return frames, (flows if flow_prior else np.zeros((1, 1, 4), np.float32))
+            frames, flows = corpus_example(corpus_, triplets, rng, crop, flow_prior, hard_fraction,
+                                           time_input=time_input)
+        return frames, (flows if flow_prior or time_input else np.zeros((1, 1, 4), np.float32))
 
     def make(index):
         frames, flows = tf.numpy_function(example, [index], [tf.uint8, tf.float32], stateful=False)
-        return tf.ensure_shape(frames, (3, *crop, 3)), tf.ensure_shape(flows, (None, None, 4))
+        return tf.ensure_shape(frames, (3, *crop, 3)), tf.ensure_shape(flows, (None, None, 5 if time_input else 4))
 
     dataset = tf.data.Dataset.range(start, 2**62).map(make, num_parallel_calls=2, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    dataset = dataset.map(lambda frames, flows: data.split_inputs(frames, flows if flow_prior else None))
+    dataset = dataset.map(lambda frames, flows: data.split_inputs(frames, flows if flow_prior or time_input else None))
     return dataset.prefetch(2).with_options(data.pipeline_options())
 
 
-def validation_set(corpus_: Corpus, count: int = 192, crop: tuple[int, int] = (224, 320)) -> dict[str, np.ndarray]:
+def validation_set(corpus_: Corpus, count: int = 192, crop: tuple[int, int] = (224, 320),
+                   times: Sequence[float] | None = None) -> dict[str, np.ndarray]:
     """A fixed validation set: ``count`` triplets spread evenly over the validation split, centre-cropped.
+
+    Args:
+        times: for the time-conditioned model, e.g. ``(0.25, 0.5, 0.75)``: the triplets are the gap-2 ones
+            (frames i .. i + 4) and their targets cycle through these times (frame i + 4 t).
 
     Returns:
         ``frames`` (count, 3, h, w, 3) ``uint8`` and ``flows`` (count, h, w, 4): the DIS prior of the crops,
         each crop treated as a small video (the DIS baseline sees the same crops, so the untrained flow
-        UNet scores as DIS does).
+        UNet scores as DIS does); with ``times``, flows (count, h, w, 5) of :func:`_time_flows` and ``times``
+        (count,), the t of each triplet.
     """
-    triplets = corpus_.triplets("validation")
+    triplets = corpus_.triplets("validation", gaps=(2,) if times else corpus.GAPS)
     rows = triplets[np.linspace(0, len(triplets) - 1, min(count, len(triplets))).round().astype(int)]
+    targets = [times[i % len(times)] for i in range(len(rows))] if times else [0.5] * len(rows)
     frames, flows = [], []
-    for row in rows:
-        whole = corpus_.frames(row)
+    for row, t in zip(rows, targets):
+        whole = corpus_.frames(row, offset=round(t * 2 * int(row[2])))
         height, width = whole.shape[1:3]
         h, w = min(crop[0], height) // 8 * 8, min(crop[1], width) // 8 * 8
         top, left = (height - h) // 2, (width - w) // 2
         crop_frames = np.ascontiguousarray(whole[:, top:top + h, left:left + w])
         frames.append(crop_frames)
-        flows.append(flow.flow_prior(crop_frames[0], crop_frames[2]))
+        flows.append(_time_flows(crop_frames, t) if times else flow.flow_prior(crop_frames[0], crop_frames[2]))
     sizes = {f.shape for f in frames}
     if len(sizes) > 1:  # sources smaller than the crop: cut every triplet to the smallest size
         h, w = min(s[1] for s in sizes), min(s[2] for s in sizes)
         frames, flows = [f[:, :h, :w] for f in frames], [f[:h, :w] for f in flows]
-    return {"frames": np.stack(frames), "flows": np.stack(flows), "rows": rows}
+    return {"frames": np.stack(frames), "flows": np.stack(flows), "rows": rows,
+            "times": np.asarray(targets, np.float32)}

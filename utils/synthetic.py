@@ -197,10 +197,11 @@ def render(scene: Scene, t: float) -> tuple[np.ndarray, np.ndarray]:
     return (np.clip(image * gain, 0.0, 1.0) if gain != 1.0 else image), visible
 
 
-def make_triplet(rng: np.random.Generator, size: tuple[int, int] = (160, 160), **scene_options) -> tuple[np.ndarray, ...]:
-    """Returns one synthetic triplet (frame 1, true middle, frame 3) as ``uint8`` arrays."""
+def make_triplet(rng: np.random.Generator, size: tuple[int, int] = (160, 160), t: float = 0.5,
+                 **scene_options) -> tuple[np.ndarray, ...]:
+    """Returns one synthetic triplet (frame 1, the true frame at time ``t``, frame 3) as ``uint8`` arrays."""
     scene = random_scene(rng, size, **scene_options)
-    return tuple(data.to_uint8(render(scene, t)[0]) for t in (0.0, 0.5, 1.0))
+    return tuple(data.to_uint8(render(scene, time)[0]) for time in (0.0, t, 1.0))
 
 
 def write_synthetic_dataset(
