@@ -99,3 +99,21 @@ def test_end_to_end_totals_take_each_runs_best_repeat():
                {"run": "a", "setting": "baseline", "seconds": 99.0, "cpu_seconds": 99.0}]
     assert bench.end_to_end_totals(per_run, "chosen") == {"seconds": 15.0, "cpu_seconds": 27.0}
     assert bench.end_to_end_totals(per_run, "baseline") == {"seconds": 99.0, "cpu_seconds": 99.0}
+
+
+def test_muxing_rows_and_a_missing_pyav():
+    results = fake_results()
+    results["muxing"] = {"frames": 96, "size": "1280x720", "pyav": None, "rows": [
+        {"container": ".mp4", "writer": "pipe", "frames_per_second": 20.0, "speedup": 1.0, "cpu_seconds": 4.0,
+         "megabytes": 1.25},
+        {"container": ".mp4", "writer": "pyav", "skipped": "PyAV is not installed (pip install av)"}]}
+    text = bench.report(results)
+    assert "| .mp4 | ffmpeg pipe (used) | 20.0 | 1.00x | 4.0 | 1.2 |" in text
+    assert "| .mp4 | PyAV | PyAV is not installed (pip install av) | - | - | - |" in text
+
+
+def test_muxing_child_writes_a_clip_through_the_pipe(monkeypatch):
+    monkeypatch.setitem(bench.MUXING, "frames", 4)
+    monkeypatch.setitem(bench.MUXING, "size", (64, 96))
+    result = bench.measure_muxing("pipe", ".mp4")
+    assert result["frames_per_second"] > 0 and result["megabytes"] > 0 and result["cpu_seconds"] > 0

@@ -3,6 +3,7 @@
     python -m utils.bench                        # everything, writes results/benchmarks.md (about 70 minutes on 2 CPU cores)
     python -m utils.bench --only inference       # one section: training, input, inference, end_to_end
     python -m utils.bench --only input --readers corpus corpus+prior   # some readers; the other rows are kept
+    python -m utils.bench --only muxing          # ffmpeg pipe vs PyAV (pip install av for its rows)
 
 Sections (each configuration in a fresh process so that precision policies, XLA caches and peak memory
 do not leak from one to the next):
@@ -14,7 +15,10 @@ do not leak from one to the next):
 - ``inference``: milliseconds per frame and peak memory at 448x256, 1280x720 and 3840x2160 for the
   flow-guided UNet (tiled above 1024 px), OpenCV DIS and ffmpeg minterpolate;
 - ``end_to_end``: the default profile's training runs at their full length (pipeline, cache fill, fit)
-  with the chosen settings against float32 without XLA.
+  with the chosen settings against float32 without XLA;
+- ``muxing``: frames per second that the video command's writer sustains (encoding included) through the
+  ffmpeg pipe it uses, against PyAV (``av``, the same libraries as a Python module) with the same codec
+  settings, when PyAV is installed.
 
 Training figures are given by wall clock and by CPU time: see ``CLOCK_NOTE``.
 """
@@ -42,7 +46,8 @@ CLOCK_NOTE = (
     "now run without it (`utils.data.pipeline_options`), and with them every configuration here; where both "
     "configurations keep the same cores busy, the two speed-ups agree."
 )
-SECTIONS = ("training", "input", "inference", "end_to_end")
+SECTIONS = ("training", "input", "inference", "end_to_end", "muxing")
+MUXING = {"containers": (".mp4", ".webm"), "size": (720, 1280), "frames": 96, "fps": 24}
 SIZES = {"448x256": (256, 448), "1280x720": (720, 1280), "3840x2160": (2160, 3840)}
 
 
@@ -189,8 +194,68 @@ def measure_end_to_end(head: str, loss: str, precision: str, jit: bool, steps: i
             "loss": float(history.history["loss"][-1])}
 
 
+def _muxing_frames(count: int, size: tuple[int, int]):
+    """``count`` frames of a photo-like texture panning and brightening (what an encoder meets in a film)."""
+    import numpy as np
+
+    from utils import synthetic
+
+    height, width = size
+    texture = (synthetic.random_texture(np.random.default_rng(0), height + count, width + 3 * count) * 255)
+    return [np.ascontiguousarray(np.clip(texture[k:k + height, 3 * k:3 * k + width] + k * 0.2, 0, 255).astype(np.uint8))
+            for k in range(count)]
+
+
+def _pyav_write(path: Path, frames, fps: int) -> None:
+    """Writes ``frames`` with PyAV, the codec and options of :data:`utils.interpolate.CONTAINERS`' ffmpeg ones."""
+    import av
+
+    suffix = path.suffix
+    codec = {".mp4": "libx264", ".webm": "libvpx-vp9"}[suffix]
+    options = ({"crf": "18", "preset": "medium"} if suffix == ".mp4" else
+               {"crf": "32", "b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps, options=options)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def measure_muxing(writer: str, container: str) -> dict:
+    """Frames per second (and CPU seconds, this process and its ffmpeg child) writing one clip."""
+    import resource
+    import tempfile
+
+    from utils import interpolate
+
+    frames = _muxing_frames(MUXING["frames"], MUXING["size"])
+    if writer == "pyav":
+        try:
+            import av  # noqa: F401
+        except ImportError:
+            return {"skipped": "PyAV is not installed (pip install av)"}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"clip{container}"
+        usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        start = time.perf_counter()
+        if writer == "pipe":
+            output = interpolate.VideoWriter(path, (frames[0].shape[1], frames[0].shape[0]), MUXING["fps"])
+            for frame in frames:
+                output.write(frame)
+            output.close()
+        else:
+            _pyav_write(path, frames, MUXING["fps"])
+        seconds = time.perf_counter() - start
+        after = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in zip(usage, after))
+        size = path.stat().st_size
+    return {"frames_per_second": len(frames) / seconds, "cpu_seconds": cpu, "megabytes": size / 2**20}
+
+
 CHILDREN = {"training": measure_training, "input": measure_input, "inference": measure_inference,
-            "end_to_end": measure_end_to_end}
+            "end_to_end": measure_end_to_end, "muxing": measure_muxing}
 
 
 def run_child(kind: str, **arguments) -> dict:
@@ -297,6 +362,37 @@ def bench_end_to_end(steps: int | None, log, repeats: int = 2) -> dict:
             "cpu_speedup": totals["baseline"]["cpu_seconds"] / totals["chosen"]["cpu_seconds"], "per_run": per_run}
 
 
+def bench_muxing(log, repeats: int = 2) -> dict:
+    """The video writer's frames per second, ffmpeg pipe against PyAV, the fastest of ``repeats`` timings each."""
+    import platform
+
+    rows = []
+    for container in MUXING["containers"]:
+        baseline = None
+        for writer in ("pipe", "pyav"):
+            results = [run_child("muxing", writer=writer, container=container) for _ in range(repeats)]
+            if "skipped" in results[0]:
+                rows.append({"container": container, "writer": writer, "skipped": results[0]["skipped"]})
+                log(f"muxing {writer} {container}: {results[0]['skipped']}")
+                continue
+            best = max(results, key=lambda r: r["frames_per_second"])
+            baseline = baseline or best
+            rows.append({"container": container, "writer": writer, **best,
+                         "speedup": best["frames_per_second"] / baseline["frames_per_second"]})
+            log(f"muxing {writer} {container}: {best['frames_per_second']:.1f} frames/s")
+    height, width = MUXING["size"]
+    return {"rows": rows, "frames": MUXING["frames"], "size": f"{width}x{height}", "python": platform.python_version(),
+            "pyav": _pyav_version()}
+
+
+def _pyav_version() -> str | None:
+    try:
+        import av
+    except ImportError:
+        return None
+    return av.__version__
+
+
 def end_to_end_totals(per_run: list[dict], setting: str) -> dict:
     """Seconds and CPU seconds of one setting summed over the runs, each run's best repeat counted.
 
@@ -384,6 +480,24 @@ def report(results: dict) -> str:
                   f"| {chosen['precision']}, XLA {'on' if chosen['xla'] else 'off'} (chosen) | {chosen['seconds']:.0f} "
                   f"| {e2e['speedup']:.2f}x | {_cpu(chosen)} | "
                   + (f"{e2e['cpu_speedup']:.2f}x |" if "cpu_speedup" in e2e else "- |"), ""]
+    if "muxing" in results:
+        mux = results["muxing"]
+        lines += ["## Writing video: ffmpeg pipe or PyAV", "",
+                  f"What `python -m utils.interpolate video` can write: {mux['frames']} frames of {mux['size']} "
+                  "(a panning, brightening photo-like texture), encoded with the container's codec and settings "
+                  "(H.264 CRF 18 for .mp4, VP9 CRF 32 for .webm), through the ffmpeg binary of imageio-ffmpeg fed "
+                  "by a pipe (what the command does) and through PyAV"
+                  + (f" {mux['pyav']}" if mux.get("pyav") else "") + " (`av`, the same codec libraries as a "
+                  "Python module); the fastest of two timings, CPU seconds of the process and its ffmpeg child.", "",
+                  "| container | writer | frames/s | x pipe | CPU seconds | MB |", "|---|---|---|---|---|---|"]
+        for row in mux["rows"]:
+            name = "ffmpeg pipe (used)" if row["writer"] == "pipe" else "PyAV"
+            if "skipped" in row:
+                lines.append(f"| {row['container']} | {name} | {row['skipped']} | - | - | - |")
+                continue
+            lines.append(f"| {row['container']} | {name} | {row['frames_per_second']:.1f} | {row['speedup']:.2f}x | "
+                         f"{row['cpu_seconds']:.1f} | {row['megabytes']:.1f} |")
+        lines.append("")
     if "training" in results or "end_to_end" in results:
         lines += ["## Wall clock and CPU time", "", CLOCK_NOTE, ""]
     return "\n".join(lines)
@@ -448,6 +562,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["inference"] = bench_inference(5, log)
     if "end_to_end" in sections:
         results["end_to_end"] = bench_end_to_end(args.end_to_end_steps, log, args.end_to_end_repeats)
+    if "muxing" in sections:
+        results["muxing"] = bench_muxing(log)
     text = report(results)
     evaluation.save_json(results, json_path)
     with paths.atomic_target(output) as temporary:
