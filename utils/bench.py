@@ -152,7 +152,7 @@ def measure_inference(method: str, size: str, repeats: int) -> dict:
     import imageio_ffmpeg
     import numpy as np
 
-    from utils import baselines, clips, interpolate
+    from utils import baselines, clips, evaluate, interpolate
 
     height, width = SIZES[size]
     reader = imageio_ffmpeg.read_frames(clips.DEFAULT_CLIPS["bigbuckbunny"]())
@@ -166,7 +166,7 @@ def measure_inference(method: str, size: str, repeats: int) -> dict:
             break
     reader.close()
     frames = [cv2.resize(wanted[k], (width, height), interpolation=cv2.INTER_CUBIC) for k in (100, 102)]
-    function = {"flow UNet": lambda: interpolate.load_method("model"),
+    function = {"flow UNet": lambda: interpolate.load_method("model", evaluate.DEFAULT_CHECKPOINT),
                 "DIS flow": lambda: baselines.dis_interpolate,
                 "minterpolate": lambda: baselines.minterpolate}[method]()
     function(*frames)  # warm-up: tracing, first allocation

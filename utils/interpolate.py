@@ -23,9 +23,11 @@ What ``video`` guarantees:
 - Nothing half-written at OUTPUT: the result is written to a temporary file beside it and renamed
   when complete; an existing OUTPUT is refused unless ``--overwrite``.
 
-Times: DIS and averaging compute any t directly. A network trained for the midpoint reaches other
-times by recursive midpoints (1/4 is the midpoint of frame A and the 1/2 frame), to the nearest
-multiple of 1/64 (at 24 fps, within 0.33 ms of the wanted time).
+Times: DIS, averaging and the time-conditioned flow UNet (the default model,
+``results/models/flow_time_corpus.keras``, trained on the real-footage corpus) compute any t directly. A
+network trained for the midpoint (``--checkpoint results/models/flow_corpus.keras`` or the models that
+notebook 4 trains) reaches other times by recursive midpoints (1/4 is the midpoint of frame A and the 1/2
+frame), to the nearest multiple of 1/64 (at 24 fps, within 0.33 ms of the wanted time).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from utils import data, paths
-from utils.evaluate import DEFAULT_CHECKPOINT
+
+DEFAULT_CHECKPOINT = "results/models/flow_time_corpus.keras"  # the long-trained time-conditioned flow UNet
 MAX_LEVELS = 6  # a midpoint network reaches multiples of 1 / 2**MAX_LEVELS
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 DEFAULT_TILE = 1024
