@@ -130,3 +130,10 @@ def test_times_need_whole_frames_and_the_test_clips(capsys, vimeo_root):
     assert evaluate.main(["--times", "0.25", "0.75", "--data-root", str(vimeo_root)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: --times scores windows of the three test clips") and "\n" not in error
+
+
+def test_method_labels_name_the_model_kind():
+    assert evaluate.method_label("results/models/mse.keras") == "UNet mse"
+    assert evaluate.method_label("results/models/flow_corpus.keras") == "flow UNet corpus"
+    assert evaluate.method_label("results/models/flow_time_corpus.keras") == "time flow UNet corpus"
+    assert evaluate.method_label("results/models/unet_corpus.keras") == "UNet corpus"

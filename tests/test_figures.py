@@ -102,6 +102,12 @@ def test_long_run_and_probe_curves_are_drawn_from_run_states(tmp_path):
     assert len(figure.axes) >= 2 and (tmp_path / "curves.png").stat().st_size > 1000
     lines = figure.axes[1].get_lines()
     assert list(lines[0].get_ydata()) == pytest.approx([0, 0.5, 1.2])  # dB above averaging for the UNet
+    slow = state([0, 0.3, 0.6], 30.0)
+    for entry in slow["history"]:
+        entry["cpu_hours"] *= 10  # ten times the CPU per step: each panel's steps axis must use its own run
+    figure = figures.longrun_curves({"flow": state([0, 0.05, 0.1], 34.0), "unet": slow})
+    forward = [child._functions[0] for axis in figure.axes for child in axis.child_axes]
+    assert [float(f(0.1)) for f in forward] == pytest.approx([800, 80])
     figure = figures.probe_curves({"a": state([0, -0.1], 34.0), "b": state([0, 0.1, 0.2], 34.0)}, "dis",
                                   path=tmp_path / "probes.png")
     assert [line.get_label() for line in figure.axes[0].get_lines()][:2] == ["a", "b"]

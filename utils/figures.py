@@ -322,8 +322,9 @@ def longrun_curves(states: dict[str, dict], path=None):
         axis.set_ylabel(f"dB above {label}")
         axis.set_title(f"{title}: {state['step']} steps", fontsize=10)
         if len(hours) > 1 and hours[-1] > 0:
-            top = axis.secondary_xaxis("top", functions=(lambda x: np.interp(x, hours, steps),
-                                                         lambda x: np.interp(x, steps, hours)))
+            # default arguments bind this panel's arrays (a plain closure would see the last panel's at draw time)
+            top = axis.secondary_xaxis("top", functions=(lambda x, h=hours, s=steps: np.interp(x, h, s),
+                                                         lambda x, h=hours, s=steps: np.interp(x, s, h)))
             top.set_xlabel("steps", fontsize=8)
         losses = [(h["cpu_hours"], h["train_loss"]) for h in history if h.get("train_loss") is not None]
         if losses:
