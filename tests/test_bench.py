@@ -117,3 +117,5 @@ def test_muxing_child_writes_a_clip_through_the_pipe(monkeypatch):
     monkeypatch.setitem(bench.MUXING, "size", (64, 96))
     result = bench.measure_muxing("pipe", ".mp4")
     assert result["frames_per_second"] > 0 and result["megabytes"] > 0 and result["cpu_seconds"] > 0
+    monkeypatch.setattr(bench, "_pyav_version", lambda: None)
+    assert bench.measure_muxing("pyav", ".mp4") == {"skipped": "PyAV is not installed (pip install av)"}

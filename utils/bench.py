@@ -231,11 +231,8 @@ def measure_muxing(writer: str, container: str) -> dict:
     from utils import interpolate
 
     frames = _muxing_frames(MUXING["frames"], MUXING["size"])
-    if writer == "pyav":
-        try:
-            import av  # noqa: F401
-        except ImportError:
-            return {"skipped": "PyAV is not installed (pip install av)"}
+    if writer == "pyav" and _pyav_version() is None:
+        return {"skipped": "PyAV is not installed (pip install av)"}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"clip{container}"
         usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
