@@ -210,3 +210,10 @@ def test_time_model_sees_where_the_two_dis_flows_disagree():
     raw[..., 8] = 0.0  # frame 3 claims nothing moved: the two flows disagree by 4 px
     features = model_lib.TimePriorFeatures()([model_lib.TimePrior()(raw), raw]).numpy()
     assert np.abs(features[0, 4:12, 4:12, 17] * model_lib.FLOW_SCALE).min() == pytest.approx(4.0)
+
+
+def test_loss_names_without_tensorflow_are_the_losses():
+    """pipeline.LOSS_NAMES (used by --help and --loss choices before TensorFlow loads) names every loss."""
+    from utils import pipeline
+
+    assert tuple(losses.LOSSES) == pipeline.LOSS_NAMES

@@ -60,6 +60,11 @@ def dis_flows(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
     return np.concatenate([dis_flow(frame1, frame3), dis_flow(frame3, frame1)], axis=-1)
 
 
+def time_channels(flows: np.ndarray, t: float) -> np.ndarray:
+    """``flows`` of :func:`dis_flows` (H, W, 4) followed by a plane of ``t``: the time model's flow channels."""
+    return np.concatenate([flows, np.full(flows.shape[:2] + (1,), t, np.float32)], axis=-1)
+
+
 def flow_prior(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.ndarray:
     """DIS flows in both directions turned into the two intermediate flows (H, W, 4) at time ``t``."""
     flows = dis_flows(frame1, frame3)

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import paths
+from utils.pipeline import LOSS_NAMES  # utils.losses' names, without importing TensorFlow for --help
 
 RUNS = ("flow", "unet", "flow_time")
 VALIDATION_TIMES = (0.25, 0.5, 0.75)  # the time model's validation targets (frames i+1, i+2, i+3 of i .. i+4)
@@ -109,8 +110,7 @@ class Validation:
         frames, flows = validation["frames"], validation["flows"]
         inputs, target = data.split_inputs(frames, flows if flow_prior else None)
         self.inputs, self.target = np.asarray(inputs), np.asarray(target)
-        times = np.asarray(validation.get("times", np.full(len(frames), 0.5)), np.float32)
-        self.times = times
+        self.times = times = np.asarray(validation.get("times", np.full(len(frames), 0.5)), np.float32)
         self.digest = hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:16]
         weight = times[:, None, None, None]
         average = (1.0 - weight) * self.inputs[..., 0:3] + weight * self.inputs[..., 3:6]
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", help="default: results/training/MODEL")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--learning-rate", type=float, help="set the learning rate (new or resumed run)")
-    parser.add_argument("--loss", choices=("mse", "charbonnier", "ssim"), help="loss of a new run (default: charbonnier)")
+    parser.add_argument("--loss", choices=LOSS_NAMES, help="loss of a new run (default: charbonnier)")
     parser.add_argument("--promote", action="store_true",
                         help="after training, ship the best weights if validation says they are better")
     parser.add_argument("--threads", type=int, default=0,

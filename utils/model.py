@@ -337,8 +337,10 @@ def input_channels(model) -> int:
 
 def time_inputs(frame1: np.ndarray, frame3: np.ndarray, flows: np.ndarray, t: float) -> np.ndarray:
     """The time model's input (H, W, 11) from two ``uint8`` frames, their :func:`utils.flow.dis_flows` and t."""
+    from utils import flow
+
     stacked = np.concatenate([frame1, frame3], axis=-1).astype(np.float32) / 255.0
-    return np.concatenate([stacked, flows, np.full(frame1.shape[:2] + (1,), t, np.float32)], axis=-1)
+    return np.concatenate([stacked, flow.time_channels(flows, t)], axis=-1)
 
 
 def model_inputs(frame1: np.ndarray, frame3: np.ndarray, channels: int = 6, t: float = 0.5) -> np.ndarray:

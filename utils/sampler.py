@@ -124,8 +124,7 @@ def target_offset(gap: int, rng: np.random.Generator, middle_share: float = 0.5)
 
 def _time_flows(frames: np.ndarray, t: float) -> np.ndarray:
     """DIS's flows both ways between frame 1 and frame 3 and a plane of ``t``: (H, W, 5)."""
-    flows = flow.dis_flows(frames[0], frames[2])
-    return np.concatenate([flows, np.full(flows.shape[:2] + (1,), t, np.float32)], axis=-1)
+    return flow.time_channels(flow.dis_flows(frames[0], frames[2]), t)
 
 
 def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generator, crop: tuple[int, int],
@@ -207,6 +206,7 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
 
     triplets = corpus_.triplets("train")
     photos = corpus_.photos() if synthetic_fraction > 0 else None
+    with_flows = flow_prior or time_input
     cv2.setNumThreads(1)  # the examples are made two at a time; OpenCV's own pool would oversubscribe the cores
 
     def example(index):
@@ -216,7 +216,7 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
         else:
             frames, flows = corpus_example(corpus_, triplets, rng, crop, flow_prior, hard_fraction,
                                            time_input=time_input)
-        return frames, (flows if flow_prior or time_input else np.zeros((1, 1, 4), np.float32))
+        return frames, (flows if with_flows else np.zeros((1, 1, 4), np.float32))
 
     def make(index):
         frames, flows = tf.numpy_function(example, [index], [tf.uint8, tf.float32], stateful=False)
@@ -224,7 +224,7 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
 
     dataset = tf.data.Dataset.range(start, 2**62).map(make, num_parallel_calls=2, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    dataset = dataset.map(lambda frames, flows: data.split_inputs(frames, flows if flow_prior or time_input else None))
+    dataset = dataset.map(lambda frames, flows: data.split_inputs(frames, flows if with_flows else None))
     return dataset.prefetch(2).with_options(data.pipeline_options())
 
 
