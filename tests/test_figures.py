@@ -108,6 +108,11 @@ def test_long_run_and_probe_curves_are_drawn_from_run_states(tmp_path):
     figure = figures.longrun_curves({"flow": state([0, 0.05, 0.1], 34.0), "unet": slow})
     forward = [child._functions[0] for axis in figure.axes for child in axis.child_axes]
     assert [float(f(0.1)) for f in forward] == pytest.approx([800, 80])
+    follow = {**state([0.1, 0.2], 34.0), "warm_start": {"step": 800, "cpu_hours": 0.1}}
+    figure = figures.longrun_curves({"flow": state([0, 0.05, 0.1], 34.0)}, continuations={"flow": ("corrected", follow)})
+    drawn = figure.axes[0].get_lines()[1]  # after the run's own line: the continuation, from where it started
+    assert drawn.get_label() == "corrected (from step 800)"
+    assert list(drawn.get_xdata()) == pytest.approx([0.1, 0.15]) and list(drawn.get_ydata()) == pytest.approx([0.1, 0.2])
     figure = figures.probe_curves({"a": state([0, -0.1], 34.0), "b": state([0, 0.1, 0.2], 34.0)}, "dis",
                                   path=tmp_path / "probes.png")
     assert [line.get_label() for line in figure.axes[0].get_lines()][:2] == ["a", "b"]

@@ -38,6 +38,7 @@ def test_a_killed_run_resumes_in_a_new_process_from_its_files(tiny_corpus, tmp_p
     _run_in_new_process(resume, tmp_path)
     state = longrun.read_state(run_dir)
     assert state["step"] == 6 and state["config"]["depth"] == 2 and state["learning_rate"] == 1e-4
+    assert state["lr_changed_at"] == 4  # the new rate's patience counts from where it was set
     assert state["config_changes"] == [{"step": 4, "learning_rate": 1e-4}]
     # Adam's moments came back: its step counter continued from 4 rather than restarting
     config = longrun._config_from_state(state)
@@ -110,18 +111,20 @@ def test_status_lines(tmp_path, tiny_corpus):
 @pytest.mark.parametrize("model", longrun.RUNS)
 def test_committed_runs_can_continue_and_their_shipped_models_are_their_best(model):
     """What a later session needs to continue is committed, and the shipped model is the run's validated best."""
-    run_dir = ROOT / "results" / "training" / model
+    shipped = ROOT / "results" / "models" / f"{model}_corpus.keras"
+    record = json.loads(shipped.with_suffix(".json").read_text())
+    run_dir = ROOT / record["run"]  # the run it came from: the model's own run or one continuing it
     state = longrun.read_state(run_dir)
     assert state is not None and state["step"] > 0 and state["cpu_hours"] > 0
     assert (run_dir / "latest.weights.h5").stat().st_size < 25 * 2**20
     assert (run_dir / "best.weights.h5").stat().st_size < 25 * 2**20
     assert [h["step"] for h in state["history"]] == sorted(h["step"] for h in state["history"])
     assert state["best"]["val_psnr"] == max(h["val_psnr"] for h in state["history"])
-    shipped = ROOT / "results" / "models" / f"{model}_corpus.keras"
-    record = json.loads(shipped.with_suffix(".json").read_text())
     assert record["validation"]["digest"] == state["validation_digest"]
     assert record["step"] == state["best"]["step"] and record["validation"]["psnr"] == state["best"]["val_psnr"]
     assert shipped.stat().st_size < 25 * 2**20
+    inherited = record.get("warm_start", {}).get("cpu_hours", 0.0) + record.get("warm_start", {}).get("cpu_hours_before", 0.0)
+    assert longrun.hours_behind(record) == pytest.approx(record["cpu_hours"] + inherited)
 
 
 def test_time_run_starts_from_the_flow_run_and_validates_at_three_times(tiny_corpus, tmp_path):
@@ -139,3 +142,43 @@ def test_time_run_starts_from_the_flow_run_and_validates_at_three_times(tiny_cor
     with pytest.raises(FileNotFoundError, match="no weights to start from"):
         longrun.train("flow_time", run_dir=tmp_path / "other", data_dir=tiny_corpus, max_steps=2,
                       log=lambda s: None, warm_start=str(tmp_path / "missing.weights.h5"), **TINY)
+
+
+def test_a_flow_correction_run_starts_where_the_time_run_ended(tiny_corpus, tmp_path):
+    flow_dir, time_dir = tmp_path / "training" / "flow", tmp_path / "training" / "flow_time"
+    longrun.train("flow", run_dir=flow_dir, data_dir=tiny_corpus, max_steps=0, log=lambda s: None, **TINY)
+    donor = longrun.train("flow_time", run_dir=time_dir, data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
+                          warm_start=str(flow_dir / "best.weights.h5"), learning_rate=1e-2, **TINY)
+    state = longrun.train("flow_time", run_dir=tmp_path / "update", data_dir=tiny_corpus, max_steps=0,
+                          log=lambda s: None, warm_start=str(time_dir / "best.weights.h5"), flow_update=True, **TINY)
+    assert state["config"]["flow_update"] and not donor["config"]["flow_update"]
+    assert state["history"][0]["val_psnr"] == pytest.approx(donor["best"]["val_psnr"], abs=1e-3)
+    assert state["warm_start"]["step"] == donor["best"]["step"] and state["warm_start"]["cpu_hours_before"] == 0.0
+    assert longrun.hours_behind(state) == pytest.approx(donor["best"]["cpu_hours"])  # 0 of its own, 0 in the flow run
+    (tmp_path / "training" / "update").mkdir()
+    for name in ("state.json", "best.weights.h5"):
+        (tmp_path / "update" / name).rename(tmp_path / "training" / "update" / name)
+    assert longrun.continuations(tmp_path / "training")["flow_time"][:2] == ("update", "with a flow correction")
+    assert longrun.status(tmp_path / "training")[-1].startswith("update: 0 steps")
+    with pytest.raises(ValueError, match="no flows to correct"):
+        longrun.RunConfig.for_model("unet", flow_update=True)
+
+
+def test_weight_average_is_what_validation_judges_and_resumes(tiny_corpus, tmp_path):
+    run_dir = tmp_path / "run"
+    state = longrun.train("flow", run_dir=run_dir, data_dir=tiny_corpus, max_steps=4, log=lambda s: None,
+                          learning_rate=1e-2, ema=0.999999, **TINY)
+    start, last = state["history"][0]["val_psnr"], state["history"][-1]
+    # a decay of almost 1 keeps the average at the starting weights while the network itself moves
+    assert last["val_psnr"] == pytest.approx(start, abs=1e-3) and last["val_psnr_raw"] != pytest.approx(start, abs=1e-3)
+    assert (run_dir / "ema.weights.h5").is_file()
+    state = longrun.train("flow", run_dir=run_dir, data_dir=tiny_corpus, max_steps=6, log=lambda s: None, ema=0.5)
+    assert state["config"]["ema"] == 0.5 and "val_psnr_raw" in state["history"][-1]
+    plain = longrun.train("flow", run_dir=tmp_path / "plain", data_dir=tiny_corpus, max_steps=4, log=lambda s: None,
+                          learning_rate=1e-2, **TINY)
+    turned_on = longrun.train("flow", run_dir=tmp_path / "plain", data_dir=tiny_corpus, max_steps=6,
+                              log=lambda s: None, ema=0.999999)  # starts from the resumed weights, not fresh ones
+    assert turned_on["history"][-1]["val_psnr"] == pytest.approx(plain["history"][-1]["val_psnr"], abs=1e-3)
+    with pytest.raises(ValueError, match="ema must be in"):
+        longrun.train("flow", run_dir=tmp_path / "bad", data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
+                      ema=1.5, **TINY)

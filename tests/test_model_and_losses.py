@@ -183,7 +183,7 @@ def test_warm_started_time_model_is_the_flow_model_at_one_half_and_survives_savi
     rng = np.random.default_rng(2)
     heads.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) for w in heads.get_weights()])
     network = model_lib.build_flow_unet(4, 3, mask_gain=16.0, flow_update=False, time_input=True)
-    model_lib.warm_start_time_model(network, donor)
+    model_lib.warm_start_model(network, donor)
     expected = donor(model_lib.model_inputs(frame1, frame3, 10)).numpy()
     np.testing.assert_allclose(network(model_lib.model_inputs(frame1, frame3, 11, 0.5)).numpy(), expected, atol=1e-5)
     assert network.get_layer("down0_conv1").get_weights()[0].shape[2] == 21  # 16 features + t + 4 disagreement
@@ -194,7 +194,28 @@ def test_warm_started_time_model_is_the_flow_model_at_one_half_and_survives_savi
     np.testing.assert_allclose(loaded(quarter).numpy(), network(quarter).numpy(), atol=1e-6)
     assert model_lib.input_channels(loaded) == 11
     with pytest.raises(ValueError, match="warm start"):
-        model_lib.warm_start_time_model(network, model_lib.build_flow_unet(8, 3, flow_update=False))
+        model_lib.warm_start_model(network, model_lib.build_flow_unet(8, 3, flow_update=False))
+
+
+def test_flow_correction_head_warm_starts_as_the_model_without_it():
+    frame1, frame3 = _moving_pair()
+    donor = model_lib.build_flow_unet(4, 3, mask_gain=16.0, flow_update=False, time_input=True)
+    rng = np.random.default_rng(3)
+    for name in ("heads", "down0_conv1"):
+        layer = donor.get_layer(name)
+        layer.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) for w in layer.get_weights()])
+    network = model_lib.build_flow_unet(4, 3, mask_gain=16.0, flow_update=True, time_input=True)
+    model_lib.warm_start_model(network, donor)
+    for t in (0.25, 0.5):
+        inputs = model_lib.model_inputs(frame1, frame3, 11, t)
+        np.testing.assert_allclose(network(inputs).numpy(), donor(inputs).numpy(), atol=1e-5)
+    kernel = network.get_layer("heads").get_weights()[0]
+    assert kernel.shape[-1] == 8 and not kernel[..., :4].any()  # the flow correction starts at zero
+    with pytest.raises(ValueError, match="heads"):  # a correction cannot be dropped, nor the mask's gain change
+        model_lib.warm_start_model(model_lib.build_flow_unet(4, 3, mask_gain=16.0, flow_update=False, time_input=True),
+                                   network)
+    with pytest.raises(ValueError, match="mask gain"):
+        model_lib.warm_start_model(model_lib.build_flow_unet(4, 3, mask_gain=4.0, time_input=True), donor)
 
 
 def test_time_model_sees_where_the_two_dis_flows_disagree():

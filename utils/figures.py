@@ -298,12 +298,14 @@ LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"),
                      "flow_time": ("dis", "time-conditioned flow UNet (t = 1/4, 1/2, 3/4)", "DIS flow at t")}
 
 
-def longrun_curves(states: dict[str, dict], path=None):
+def longrun_curves(states: dict[str, dict], path=None, continuations: dict[str, tuple[str, dict]] | None = None):
     """Validation PSNR above each network's starting baseline, and training loss, against training time.
 
     Args:
         states: run name (``flow``, ``unet``, ``flow_time``) -> its ``state.json`` (:func:`utils.longrun.read_state`).
         path: where to save the figure (optional).
+        continuations: run name -> (label, state) of a run warm-started from that run's best weights: drawn in
+            its panel from the step and CPU-hours it started at (its ``warm_start`` record).
 
     Returns:
         The matplotlib figure: one panel per run, CPU-hours below, steps on top, the training loss on
@@ -317,6 +319,13 @@ def longrun_curves(states: dict[str, dict], path=None):
         steps = np.array([h["step"] for h in history])
         gain = np.array([h["val_psnr"] for h in history]) - state["baselines"][key]
         axis.plot(hours, gain, "o-", markersize=3, color="tab:blue", label="validation PSNR")
+        if name in (continuations or {}):
+            follow_label, follow = continuations[name]
+            start = follow["warm_start"]
+            follow_hours = start["cpu_hours"] + np.array([h["cpu_hours"] for h in follow["history"]])
+            follow_gain = np.array([h["val_psnr"] for h in follow["history"]]) - follow["baselines"][key]
+            axis.plot(follow_hours, follow_gain, "s-", markersize=3, color="tab:green",
+                      label=f"{follow_label} (from step {start['step']:,})")
         axis.axhline(0.0, color="grey", linewidth=1, label=f"{label} ({state['baselines'][key]:.2f} dB)")
         axis.set_xlabel("training CPU-hours")
         axis.set_ylabel(f"dB above {label}")

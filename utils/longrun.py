@@ -5,7 +5,9 @@
 
 Runs: ``flow`` (the flow-guided UNet at t = 1/2), ``unet`` (the direct-synthesis UNet, residual head) and
 ``flow_time`` (the time-conditioned flow UNet: any t in (0, 1); a new run starts from the ``flow`` run's
-best weights, see :func:`utils.model.warm_start_time_model`, and is validated at t = 1/4, 1/2 and 3/4).
+best weights, see :func:`utils.model.warm_start_model`, and is validated at t = 1/4, 1/2 and 3/4).
+``--flow-update`` gives a new run a flow-correction head (started at zero, so a warm start from a run
+without one begins exactly where that run ended).
 
 Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
 validation set of :func:`utils.sampler.validation_set` (real footage, whole shots that training never
@@ -17,6 +19,8 @@ sees), and the run's state is written atomically under ``RUN_DIR`` (default
 - ``latest.weights.h5``: the network and Adam's moments after the last chunk (Keras saves a compiled
   model's optimizer with its weights);
 - ``best.weights.h5``: the network alone at its best validation PSNR.
+- ``ema.weights.h5`` (with ``--ema``): the moving average of the weights, which validation then judges (not
+  committed: without it a resumed run starts the average again from ``latest.weights.h5``).
 
 A killed run loses at most one chunk: run the same command again and it continues (same example
 stream, same learning rate). The learning rate halves when validation has not improved for
@@ -70,6 +74,7 @@ class RunConfig:
     validation_count: int = 192
     time_input: bool = False
     warm_start: str = ""  # a new run's starting weights (the flow run's best.weights.h5 for flow_time)
+    ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (decay per step)
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> "RunConfig":
@@ -77,6 +82,8 @@ class RunConfig:
         ``flow_time`` (the flow UNet with t as an input, warm-started from the flow run)."""
         if model not in RUNS:
             raise ValueError(f"Unknown model {model!r}: expected one of {', '.join(RUNS)}.")
+        if model == "unet" and overrides.get("flow_update"):
+            raise ValueError("--flow-update: the unet run has no flows to correct (a flow or flow_time run).")
         defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1},
                     "flow_time": {"time_input": True, "learning_rate": 1e-4,
                                   "warm_start": "results/training/flow/best.weights.h5"}}[model]
@@ -196,12 +203,12 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         config = _config_from_state(state)
         if config.model != model:
             raise ValueError(f"{run_dir} holds a {config.model!r} run, not {model!r}.")
-        changeable = {"learning_rate", "chunk_steps", "patience", "synthetic_fraction"}
+        changeable = {"learning_rate", "chunk_steps", "patience", "synthetic_fraction", "ema"}
         for key, value in overrides.items():
             if key not in changeable:
                 raise ValueError(f"{key} cannot change on a resumed run (only {', '.join(sorted(changeable))}).")
-            if key == "learning_rate":
-                state["learning_rate"] = value
+            if key == "learning_rate":  # a new rate gets its patience before validation may halve it
+                state["learning_rate"], state["lr_changed_at"] = value, state["step"]
             setattr(config, key, value)
             state["config"][key] = value
             state["config_changes"].append({"step": state["step"], key: value})
@@ -229,6 +236,8 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         optimizer.learning_rate.assign(state["learning_rate"])
     elif config.warm_start:
         state["warm_start"] = _warm_start(network, config)
+    # after the weights are loaded: a run that turns the average on starts it from where the network is
+    average = WeightAverage(network, config.ema, run_dir / "ema.weights.h5", export) if config.ema else None
     dataset = sampler.training_dataset(corpus_, config.batch_size, tuple(config.crop), flow_prior, config.seed,
                                        start=state["step"] * config.batch_size,
                                        synthetic_fraction=config.synthetic_fraction,
@@ -239,7 +248,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         f"validation {len(validation.target)} triplets (DIS {validation.baselines['dis']:.3f} dB, "
         f"average {validation.baselines['average']:.3f} dB)")
     if state["step"] == 0 and not state["history"]:  # the starting point (DIS, averaging, a warm start): the first best
-        score = round(validation.score(network), 4)
+        score = round(validation.score(network), 4)  # (the average starts as the network itself)
         state["history"].append({"step": 0, "cpu_hours": 0.0, "wall_hours": 0.0, "train_loss": None,
                                  "val_psnr": score, "learning_rate": state["learning_rate"]})
         export.set_weights(network.get_weights())
@@ -254,17 +263,25 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         for _ in range(steps):
             inputs, target = next(iterator)
             losses_seen.append(float(network.train_on_batch(inputs, target)))
+            if average is not None:
+                average.update()
         score = validation.score(network)
+        if average is not None:  # the average is what validation judges, keeps and ships; the raw score is logged
+            raw, score = score, validation.score(average.load_into(export))
         state["step"] += steps
         state["cpu_hours"] += (time.process_time() - cpu0) / 3600.0
         state["wall_hours"] += (time.perf_counter() - wall0) / 3600.0
         entry = {"step": state["step"], "cpu_hours": round(state["cpu_hours"], 4),
                  "wall_hours": round(state["wall_hours"], 4), "train_loss": float(np.mean(losses_seen)),
-                 "val_psnr": round(score, 4), "learning_rate": state["learning_rate"]}
+                 "val_psnr": round(score, 4), "learning_rate": state["learning_rate"],
+                 **({"val_psnr_raw": round(raw, 4)} if average is not None else {})}
         state["history"].append(entry)
         improved = state["best"] is None or score > state["best"]["val_psnr"]
         if improved:
-            export.set_weights(network.get_weights())
+            if average is not None:
+                average.load_into(export)
+            else:
+                export.set_weights(network.get_weights())
             _save_weights(export, run_dir / "best.weights.h5")
             state["best"] = {"step": state["step"], "val_psnr": round(score, 4), "cpu_hours": entry["cpu_hours"]}
         elif state["step"] - state["best"]["step"] >= config.patience * config.chunk_steps and \
@@ -274,6 +291,8 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
             state["lr_changed_at"] = state["step"]
             optimizer.learning_rate.assign(state["learning_rate"])
         _save_weights(network, run_dir / "latest.weights.h5")
+        if average is not None:
+            average.save()
         _write_state(run_dir, state)
         with writer.as_default(step=state["step"]):
             tf.summary.scalar("train_loss", entry["train_loss"])
@@ -286,21 +305,68 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
     return state
 
 
+class WeightAverage:
+    """An exponential moving average of a network's weights, ``a <- d a + (1 - d) w`` after every step.
+
+    At a learning rate's plateau the weights wander around a minimum with the noise of each batch; their
+    average sits nearer its centre and usually scores better than any single step (Polyak averaging; the
+    EMA of many image-restoration trainings). Kept in ``ema.weights.h5`` beside the run, so that a resumed run
+    continues the same average; a run that turns it on starts it from its current weights.
+    """
+
+    def __init__(self, network, decay: float, path: Path, twin):
+        import tensorflow as tf
+
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"ema must be in (0, 1) (a decay per step, e.g. 0.999), got {decay}.")
+        self.network, self.path = network, path
+        if path.is_file():
+            twin.load_weights(str(path))
+            start = twin.get_weights()
+        else:
+            start = network.get_weights()
+        self.values = [tf.Variable(value, trainable=False) for value in start]
+        self.decay = tf.constant(decay, tf.float32)
+        self._twin = twin
+
+        @tf.function
+        def update():
+            for average, weight in zip(self.values, self.network.weights):
+                average.assign(self.decay * average + (1.0 - self.decay) * tf.cast(weight, average.dtype))
+
+        self.update = update
+
+    def load_into(self, twin):
+        """``twin`` (a network of the same build) with the averaged weights; returned for chaining."""
+        twin.set_weights([value.numpy() for value in self.values])
+        return twin
+
+    def save(self) -> None:
+        _save_weights(self.load_into(self._twin), self.path)
+
+
 def _warm_start(network, config: RunConfig) -> dict:
-    """Loads a new time-model run's starting weights from a flow run's weights file; returns where they came
-    from (the run, its best step and CPU-hours, so that a record can count the hours behind the weights)."""
+    """Loads a new run's starting weights from another run's weights file (the flow run's for the time model,
+    the time run's for a time model with a flow correction: :func:`utils.model.warm_start_model`); returns
+    where they came from (the run, its best step and CPU-hours, so that a record can count the hours behind
+    the weights)."""
     from utils import model as model_lib
 
     source = paths.resolve(config.warm_start)
     if not source.is_file():
-        raise FileNotFoundError(f"{config.warm_start}: no weights to start from (train the flow run first).")
-    donor = build_network(RunConfig(**{**asdict(config), "model": "flow", "time_input": False}))
-    donor.load_weights(str(source))
-    model_lib.warm_start_time_model(network, donor)
-    origin = {"weights": paths.display(source)}
+        raise FileNotFoundError(f"{config.warm_start}: no weights to start from (train that run first).")
     donor_state = read_state(source.parent)
+    donor_config = _config_from_state(donor_state) if donor_state is not None else \
+        RunConfig(**{**asdict(config), "model": "flow", "time_input": False, "warm_start": ""})
+    donor = build_network(donor_config)
+    donor.load_weights(str(source))
+    model_lib.warm_start_model(network, donor)
+    origin = {"weights": paths.display(source)}
     if donor_state is not None and donor_state.get("best"):
         origin.update(step=donor_state["best"]["step"], cpu_hours=donor_state["best"]["cpu_hours"])
+        if donor_state.get("warm_start", {}).get("cpu_hours") is not None:  # the hours behind the donor's own start
+            origin["cpu_hours_before"] = donor_state["warm_start"]["cpu_hours"] + \
+                donor_state["warm_start"].get("cpu_hours_before", 0.0)
     return origin
 
 
@@ -346,11 +412,34 @@ def promote(run_dir: str | Path, destination: str | Path) -> bool:
     return True
 
 
+def hours_behind(record: dict) -> float:
+    """CPU-hours behind a shipped model's weights (its record) or a run's best weights (its state): the run's
+    own hours at that step plus those of the runs it was warm-started from."""
+    own = record["cpu_hours"] if "best" not in record else (record["best"] or {"cpu_hours": 0.0})["cpu_hours"]
+    start = record.get("warm_start") or {}
+    return own + start.get("cpu_hours", 0.0) + start.get("cpu_hours_before", 0.0)
+
+
+def continuations(root: str | Path = "results/training") -> dict[str, tuple[str, str, dict]]:
+    """Runs under ``root`` besides :data:`RUNS`, each warm-started from one of them: the run it continues ->
+    (its folder's name, a label, its state). A flow-correction run started from the time run is one."""
+    root, found = paths.resolve(root), {}
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        state = read_state(folder) if folder.name not in RUNS and folder.is_dir() else None
+        parent = Path((state or {}).get("warm_start", {}).get("weights", "")).parent.name
+        if state is not None and parent in RUNS:
+            donor = read_state(root / parent)
+            gained = state["config"]["flow_update"] and not (donor or {}).get("config", {}).get("flow_update")
+            found[parent] = (folder.name, "with a flow correction" if gained else f"continued as {folder.name}", state)
+    return found
+
+
 def status(root: str | Path = "results/training") -> list[str]:
     """One line per run under ``root``: steps, CPU-hours, best validation PSNR against DIS and averaging."""
     lines = []
-    for model in RUNS:
-        state = read_state(paths.resolve(root) / model)
+    states = {model: read_state(paths.resolve(root) / model) for model in RUNS}
+    states.update({name: state for name, _, state in continuations(root).values()})
+    for model, state in states.items():
         if state is None:
             lines.append(f"{model}: not started")
             continue
@@ -371,7 +460,8 @@ def _curves(path: str) -> int:
     if not states:
         print("error: no run under results/training yet: train one first (make train).", file=sys.stderr)
         return 2
-    figures.longrun_curves(states, paths.resolve(path))
+    followers = {parent: (label, state) for parent, (_, label, state) in continuations().items() if parent in states}
+    figures.longrun_curves(states, paths.resolve(path), continuations=followers)
     print(f"wrote {path}")
     probes = sorted(paths.resolve(PROBES).glob("*.json"))
     if probes and "flow" in states:  # the short flow runs that chose the long run's configuration, beside it
@@ -391,6 +481,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--learning-rate", type=float, help="set the learning rate (new or resumed run)")
     parser.add_argument("--loss", choices=LOSS_NAMES, help="loss of a new run (default: charbonnier)")
+    parser.add_argument("--flow-update", action="store_true",
+                        help="a new flow run also learns a correction to DIS's flows (a zero-initialised head)")
+    parser.add_argument("--warm-start", metavar="WEIGHTS",
+                        help="a new run's starting weights (default: the flow run's best for flow_time, else none)")
+    parser.add_argument("--ema", type=float, metavar="DECAY",
+                        help="validate and keep a moving average of the weights (decay per step, e.g. 0.999; 0: off)")
     parser.add_argument("--promote", action="store_true",
                         help="after training, ship the best weights if validation says they are better")
     parser.add_argument("--threads", type=int, default=0,
@@ -420,6 +516,12 @@ def _run(args) -> int:
     overrides = {"learning_rate": args.learning_rate} if args.learning_rate else {}
     if args.loss:
         overrides["loss"] = args.loss
+    if args.flow_update:
+        overrides["flow_update"] = True
+    if args.warm_start:
+        overrides["warm_start"] = args.warm_start
+    if args.ema is not None:
+        overrides["ema"] = args.ema
     try:
         state = train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
         if args.promote:
@@ -429,7 +531,8 @@ def _run(args) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(status()[RUNS.index(args.model)] if not args.run_dir else f"{state['step']} steps")
+    run_dir = paths.resolve(args.run_dir or f"results/training/{args.model}")
+    print(next((line for line in status(run_dir.parent) if line.startswith(f"{run_dir.name}:")), f"{state['step']} steps"))
     return 0
 
 

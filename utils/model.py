@@ -298,30 +298,59 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     return keras.Model(inputs, outputs, name=name)
 
 
-def warm_start_time_model(time_model: keras.Model, flow_model: keras.Model) -> None:
-    """Copies a 10-channel flow UNet's weights into a time-conditioned one of the same size.
+def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
+    """Copies a flow UNet's weights into a flow UNet of the same width and depth with more inputs or heads.
 
-    The first convolution gets zero weights for the time model's extra input features (t and DIS's
-    disagreement), so that at t = 1/2 the time model starts as exactly the flow UNet it copies; elsewhere
-    it starts from that UNet with DIS's weights 1 - t and t in its blend.
+    The first convolution gets zero weights for the inputs the donor lacks (the time model's t and DIS's
+    disagreement); the heads convolution gets zero weights for the heads the donor lacks (a flow
+    correction). So the model starts as exactly the donor where the donor is defined: a time model warm-started
+    from a 10-channel flow UNet is that UNet at t = 1/2 (and DIS's weights 1 - t and t elsewhere in its blend);
+    a time model with a flow correction, warm-started from a time model, is that model at every t.
     """
-    donors = {layer.name: layer for layer in flow_model.layers if layer.weights}
-    for layer in time_model.layers:
+    donors = {layer.name: layer for layer in donor.layers if layer.weights}
+    blends = flow_blend(model), flow_blend(donor)
+    for layer in model.layers:
         if not layer.weights:
             continue
-        donor = donors.get(layer.name)
-        if donor is None:
-            raise ValueError(f"warm start: the flow UNet has no layer {layer.name!r} (not the same size?).")
-        weights = []
-        for mine, theirs in zip(layer.get_weights(), donor.get_weights()):
-            if mine.shape != theirs.shape:  # the first kernel: (3, 3, extra inputs, filters)
-                if mine.ndim != 4 or mine.shape[:2] + mine.shape[3:] != theirs.shape[:2] + theirs.shape[3:]:
-                    raise ValueError(f"warm start: {layer.name} has weights {mine.shape}, the flow UNet {theirs.shape}.")
-                grown = np.zeros(mine.shape, mine.dtype)
-                grown[:, :, :theirs.shape[2]] = theirs
-                theirs = grown
-            weights.append(theirs)
+        source = donors.get(layer.name)
+        if source is None:
+            raise ValueError(f"warm start: the donor has no layer {layer.name!r} (not the same size?).")
+        if layer.name == "heads" and None not in blends:
+            weights = [_grow_heads(mine, theirs, *blends) for mine, theirs in zip(layer.get_weights(), source.get_weights())]
+        else:
+            weights = [_grow_inputs(layer.name, mine, theirs) for mine, theirs in zip(layer.get_weights(), source.get_weights())]
         layer.set_weights(weights)
+
+
+def _grow_inputs(name: str, mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """``theirs``, or a first kernel (3, 3, inputs, filters) with zero weights for the extra inputs."""
+    if mine.shape == theirs.shape:
+        return theirs
+    if mine.ndim != 4 or mine.shape[:2] + mine.shape[3:] != theirs.shape[:2] + theirs.shape[3:] \
+            or mine.shape[2] < theirs.shape[2]:
+        raise ValueError(f"warm start: {name} has weights {mine.shape}, the donor {theirs.shape}.")
+    grown = np.zeros(mine.shape, mine.dtype)
+    grown[:, :, :theirs.shape[2]] = theirs
+    return grown
+
+
+def _grow_heads(mine: np.ndarray, theirs: np.ndarray, blend: "FlowBlend", donor_blend: "FlowBlend") -> np.ndarray:
+    """The heads' kernel or bias: each head the donor has copied to its channels here, the others zero."""
+    if mine.shape[:-1] != theirs.shape[:-1]:
+        raise ValueError(f"warm start: heads has weights {mine.shape}, the donor {theirs.shape}.")
+    missing = set(donor_blend.head_names()) - set(blend.head_names())
+    if missing or donor_blend.mask_gain != blend.mask_gain:
+        raise ValueError(f"warm start: the donor's heads ({', '.join(donor_blend.head_names())}, mask gain "
+                         f"{donor_blend.mask_gain:g}) do not fit ({', '.join(blend.head_names())}, {blend.mask_gain:g}).")
+
+    def offsets(names):
+        bounds = np.cumsum([0] + [HEAD_CHANNELS[n] for n in names])
+        return {n: (int(a), int(b)) for n, a, b in zip(names, bounds[:-1], bounds[1:])}
+
+    grown, here, there = np.zeros(mine.shape, mine.dtype), offsets(blend.head_names()), offsets(donor_blend.head_names())
+    for head, (a, b) in there.items():
+        grown[..., here[head][0]:here[head][1]] = theirs[..., a:b]
+    return grown
 
 
 def flow_blend(model):
