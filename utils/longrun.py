@@ -236,8 +236,11 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         optimizer.learning_rate.assign(state["learning_rate"])
     elif config.warm_start:
         state["warm_start"] = _warm_start(network, config)
-    # after the weights are loaded: a run that turns the average on starts it from where the network is
-    average = WeightAverage(network, config.ema, run_dir / "ema.weights.h5", export) if config.ema else None
+    # after the weights are loaded: a run that turns the average on starts it from where the network is; the
+    # saved average continues only if the last chunk kept it (else it is stale or absent)
+    kept = bool(state["history"]) and "val_psnr_raw" in state["history"][-1]
+    average = WeightAverage(network, config.ema, run_dir / "ema.weights.h5" if kept else None, export) \
+        if config.ema else None
     dataset = sampler.training_dataset(corpus_, config.batch_size, tuple(config.crop), flow_prior, config.seed,
                                        start=state["step"] * config.batch_size,
                                        synthetic_fraction=config.synthetic_fraction,
@@ -267,7 +270,8 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
                 average.update()
         score = validation.score(network)
         if average is not None:  # the average is what validation judges, keeps and ships; the raw score is logged
-            raw, score = score, validation.score(average.load_into(export))
+            average.load_into(export)
+            raw, score = score, validation.score(export)
         state["step"] += steps
         state["cpu_hours"] += (time.process_time() - cpu0) / 3600.0
         state["wall_hours"] += (time.perf_counter() - wall0) / 3600.0
@@ -278,9 +282,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         state["history"].append(entry)
         improved = state["best"] is None or score > state["best"]["val_psnr"]
         if improved:
-            if average is not None:
-                average.load_into(export)
-            else:
+            if average is None:  # (else export holds the average already)
                 export.set_weights(network.get_weights())
             _save_weights(export, run_dir / "best.weights.h5")
             state["best"] = {"step": state["step"], "val_psnr": round(score, 4), "cpu_hours": entry["cpu_hours"]}
@@ -292,7 +294,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
             optimizer.learning_rate.assign(state["learning_rate"])
         _save_weights(network, run_dir / "latest.weights.h5")
         if average is not None:
-            average.save()
+            _save_weights(export, run_dir / "ema.weights.h5")
         _write_state(run_dir, state)
         with writer.as_default(step=state["step"]):
             tf.summary.scalar("train_loss", entry["train_loss"])
@@ -310,24 +312,29 @@ class WeightAverage:
 
     At a learning rate's plateau the weights wander around a minimum with the noise of each batch; their
     average sits nearer its centre and usually scores better than any single step (Polyak averaging; the
-    EMA of many image-restoration trainings). Kept in ``ema.weights.h5`` beside the run, so that a resumed run
-    continues the same average; a run that turns it on starts it from its current weights.
+    EMA of many image-restoration trainings). :func:`train` saves it as ``ema.weights.h5`` beside the run, so
+    that a resumed run continues the same average; a run that turns it on starts it from its current weights.
+
+    Args:
+        network: the network being trained.
+        decay: ``d``, in (0, 1).
+        saved: a weights file to continue from (``None``: start from the network's weights).
+        twin: a network of the same build, to read ``saved`` into.
     """
 
-    def __init__(self, network, decay: float, path: Path, twin):
+    def __init__(self, network, decay: float, saved: Path | None, twin):
         import tensorflow as tf
 
         if not 0.0 < decay < 1.0:
             raise ValueError(f"ema must be in (0, 1) (a decay per step, e.g. 0.999), got {decay}.")
-        self.network, self.path = network, path
-        if path.is_file():
-            twin.load_weights(str(path))
+        self.network = network
+        if saved is not None and saved.is_file():
+            twin.load_weights(str(saved))
             start = twin.get_weights()
         else:
             start = network.get_weights()
         self.values = [tf.Variable(value, trainable=False) for value in start]
         self.decay = tf.constant(decay, tf.float32)
-        self._twin = twin
 
         @tf.function
         def update():
@@ -336,13 +343,9 @@ class WeightAverage:
 
         self.update = update
 
-    def load_into(self, twin):
-        """``twin`` (a network of the same build) with the averaged weights; returned for chaining."""
+    def load_into(self, twin) -> None:
+        """Sets ``twin`` (a network of the same build) to the averaged weights."""
         twin.set_weights([value.numpy() for value in self.values])
-        return twin
-
-    def save(self) -> None:
-        _save_weights(self.load_into(self._twin), self.path)
 
 
 def _warm_start(network, config: RunConfig) -> dict:
@@ -364,9 +367,8 @@ def _warm_start(network, config: RunConfig) -> dict:
     origin = {"weights": paths.display(source)}
     if donor_state is not None and donor_state.get("best"):
         origin.update(step=donor_state["best"]["step"], cpu_hours=donor_state["best"]["cpu_hours"])
-        if donor_state.get("warm_start", {}).get("cpu_hours") is not None:  # the hours behind the donor's own start
-            origin["cpu_hours_before"] = donor_state["warm_start"]["cpu_hours"] + \
-                donor_state["warm_start"].get("cpu_hours_before", 0.0)
+        if donor_state.get("warm_start"):  # the hours behind the donor's own start
+            origin["cpu_hours_before"] = hours_behind(donor_state) - donor_state["best"]["cpu_hours"]
     return origin
 
 
@@ -428,9 +430,10 @@ def continuations(root: str | Path = "results/training") -> dict[str, tuple[str,
         state = read_state(folder) if folder.name not in RUNS and folder.is_dir() else None
         parent = Path((state or {}).get("warm_start", {}).get("weights", "")).parent.name
         if state is not None and parent in RUNS:
-            donor = read_state(root / parent)
-            gained = state["config"]["flow_update"] and not (donor or {}).get("config", {}).get("flow_update")
-            found[parent] = (folder.name, "with a flow correction" if gained else f"continued as {folder.name}", state)
+            donor = read_state(root / parent) or {"config": {}}
+            gained = state["config"]["flow_update"] and not donor["config"].get("flow_update")
+            label = "with a flow correction" if gained else f"continued as {folder.name}"
+            found[parent] = (folder.name, label, state)
     return found
 
 
