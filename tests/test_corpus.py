@@ -262,6 +262,12 @@ def test_sampler_batches_are_reproducible_and_shaped(built):
     np.testing.assert_array_equal(first[0].numpy(), again[0].numpy())
     plain = next(iter(sampler.training_dataset(store, 2, (32, 48), synthetic_fraction=0.0)))
     assert plain[0].shape == (2, 32, 48, 6)
+    taught = next(iter(sampler.training_dataset(store, 4, (32, 48), seed=3, start=8, synthetic_fraction=0.5,
+                                                time_input=True, teacher=True)))
+    assert taught[0].shape == (4, 32, 48, 11) and taught[1].shape == (4, 32, 48, 9)  # frame, teacher flows, weights
+    assert set(np.unique(taught[1][..., 7:9].numpy())) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="teacher flows are for the flow UNets"):
+        sampler.training_dataset(store, 2, (32, 48), teacher=True)
     validation = sampler.validation_set(store, count=5, crop=(48, 64))
     assert validation["frames"].shape == (5, 3, 48, 64, 3) and validation["flows"].shape == (5, 48, 64, 4)
 
@@ -339,3 +345,26 @@ def test_committed_sources_table_is_made_from_the_committed_summary():
     table = corpus.sources_table(summary)
     assert (results / "corpus.md").read_text().strip() == table
     assert table.count("\n") == len(summary["sources"]) + 2 and "moviepy" in table
+
+
+def test_source_balance_gives_small_sources_their_share(tiny_corpus):
+    store = sampler.Corpus(tiny_corpus)
+    for index, shot in enumerate(store.shots):
+        shot["source"] = "small" if index == 0 else "large"  # one train shot against four
+    rows = store.triplets("train")
+    small = np.array([int(row[0]) == 0 for row in rows])
+    assert store.source_weights(rows, 0.0) is None and small.mean() == pytest.approx(0.2)
+
+    def share(weights):
+        return np.diff(np.concatenate([[0.0], weights]))[small].sum() / weights[-1]
+
+    assert share(store.source_weights(rows, 1.0)) == pytest.approx(0.5)  # every source the same share
+    assert 0.2 < share(store.source_weights(rows, 0.5)) < 0.5
+    seen, frames = [], store.frames
+    store.frames = lambda row, *args, **kwargs: seen.append(int(row[0])) or frames(row, *args, **kwargs)
+    rng = np.random.default_rng(0)
+    for weights in (None, store.source_weights(rows, 1.0)):
+        seen.clear()
+        for _ in range(400):
+            sampler.corpus_example(store, rows, rng, (16, 16), False, weights=weights)
+        assert np.mean(np.array(seen) == 0) == pytest.approx(0.2 if weights is None else 0.5, abs=0.07)

@@ -108,11 +108,16 @@ def test_long_run_and_probe_curves_are_drawn_from_run_states(tmp_path):
     figure = figures.longrun_curves({"flow": state([0, 0.05, 0.1], 34.0), "unet": slow})
     forward = [child._functions[0] for axis in figure.axes for child in axis.child_axes]
     assert [float(f(0.1)) for f in forward] == pytest.approx([800, 80])
-    follow = {**state([0.1, 0.2], 34.0), "warm_start": {"step": 800, "cpu_hours": 0.1}}
-    figure = figures.longrun_curves({"flow": state([0, 0.05, 0.1], 34.0)}, continuations={"flow": ("corrected", follow)})
-    drawn = figure.axes[0].get_lines()[1]  # after the run's own line: the continuation, from where it started
-    assert drawn.get_label() == "corrected (from step 800)"
-    assert list(drawn.get_xdata()) == pytest.approx([0.1, 0.15]) and list(drawn.get_ydata()) == pytest.approx([0.1, 0.2])
+    follow = {**state([0.1, 0.2], 34.0), "warm_start": {"weights": "t/flow/best.weights.h5", "step": 800, "cpu_hours": 0.1,
+                                                   "cpu_hours_before": 0.5}}
+    then = {**state([0.3], 34.0), "warm_start": {"weights": "t/update/best.weights.h5", "step": 400, "cpu_hours": 0.05,
+                                                "cpu_hours_before": 0.1 + 0.5}}
+    started = {**state([0, 0.05, 0.1], 34.0), "warm_start": {"cpu_hours": 0.5}}  # the panel's run: 0.5 h before it
+    figure = figures.longrun_curves({"flow": started}, continuations={"flow": [("corrected", follow), ("deeper", then)]})
+    drawn = figure.axes[0].get_lines()[1:3]  # after the run's own line: the continuations, from where they started
+    assert [line.get_label() for line in drawn] == ["corrected (from flow's step 800)", "deeper (from update's step 400)"]
+    assert list(drawn[0].get_xdata()) == pytest.approx([0.1, 0.15]) and list(drawn[0].get_ydata()) == pytest.approx([0.1, 0.2])
+    assert list(drawn[1].get_xdata()) == pytest.approx([0.15]) and drawn[1].get_color() != drawn[0].get_color()
     figure = figures.probe_curves({"a": state([0, -0.1], 34.0), "b": state([0, 0.1, 0.2], 34.0)}, "dis",
                                   path=tmp_path / "probes.png")
     assert [line.get_label() for line in figure.axes[0].get_lines()][:2] == ["a", "b"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils import baselines, data, synthetic, training, warp
+from utils import baselines, data, flow, losses, synthetic, training, warp
 from utils import model as model_lib
 
 
@@ -196,3 +196,50 @@ def test_flow_unet_without_flow_update_blends_the_prior_warps():
     np.testing.assert_allclose(out, expected.numpy(), atol=1e-5)
     restored = keras.models.clone_model(network)
     assert restored.get_layer("blend").flow_update is False
+
+
+def test_teacher_flows_point_from_the_true_frame_to_each_end_and_teach_where_the_prior_is_wrong():
+    frame1, truth, frame3 = _panning_triplet(6)  # the middle samples frame 1 at +3 px and frame 3 at -3 px
+    frames = np.stack([frame1, truth, frame3])
+    still = np.zeros((48, 64, 4), np.float32)  # a prior that missed the pan
+    teacher = flow.teacher_flows(frames, still)
+    assert teacher.shape == (48, 64, 6) and teacher.dtype == np.float32
+    inner = teacher[8:-8, 8:-8]
+    np.testing.assert_allclose(np.median(inner[..., 0:4].reshape(-1, 4), axis=0), [3, 0, -3, 0], atol=0.25)
+    assert inner[..., 4:6].mean() > 0.8  # the teacher warps both ends onto the truth, the prior does not
+    right = np.broadcast_to(np.float32([3, 0, -3, 0]), (48, 64, 4))
+    assert flow.teacher_flows(frames, right)[8:-8, 8:-8, 4:6].max() == 0.0  # nothing to teach where the prior is right
+    hidden = truth.copy()
+    hidden[16:32, 24:40] = 255  # something in the true frame that neither end shows
+    weights = flow.teacher_flows(np.stack([frame1, hidden, frame3]), still)[..., 4:6]
+    assert weights[20:28, 28:36].max() == 0.0 and weights[8:-8, 48:56].mean() > 0.8
+
+
+def test_flow_distillation_adds_the_trusted_flow_distance_in_pixels():
+    rng = np.random.default_rng(0)
+    frame = rng.random((2, 8, 8, 3)).astype(np.float32)
+    teacher = rng.normal(0, 3, (2, 8, 8, 4)).astype(np.float32)
+    weights = np.ones((2, 8, 8, 2), np.float32)
+    weights[:, :4] = 0.0  # not trusted: whatever the network says there costs nothing
+    y_true = np.concatenate([frame, teacher, weights], -1)
+    loss = losses.flow_distillation(losses.charbonnier_loss, 0.5)
+    exact = np.concatenate([frame, teacher], -1)
+    np.testing.assert_allclose(loss(y_true, exact), losses.charbonnier_loss(frame, frame) + 0.5 * 1e-3, rtol=1e-4)
+    off = exact.copy()
+    off[:, 4:, :, 3:7] += 2.0  # 2 px off where trusted
+    off[:, :4, :, 3:7] += 50.0
+    np.testing.assert_allclose(loss(y_true, off), losses.charbonnier_loss(frame, frame) + 0.5 * 2.0, rtol=1e-3)
+
+
+def test_the_flows_view_shares_the_network_and_starts_at_the_prior():
+    frame1, _, frame3 = _panning_triplet(6)
+    network = model_lib.build_flow_unet(4, 3, mask_gain=16.0, time_input=True)
+    view = model_lib.with_flows(network)
+    inputs = model_lib.model_inputs(frame1, frame3, 11, 0.25)
+    joined = view(inputs).numpy()
+    assert joined.shape == (1, 48, 64, 7) and len(view.trainable_weights) == len(network.trainable_weights)
+    np.testing.assert_allclose(joined[..., :3], network(inputs).numpy(), atol=1e-6)
+    dis = flow.dis_flows(frame1, frame3)  # zero heads: the intermediate flows at t = 1/4
+    np.testing.assert_allclose(joined[0, ..., 3:], flow.intermediate_flows(dis[..., :2], dis[..., 2:], 0.25), atol=1e-4)
+    with pytest.raises(ValueError, match="no flows"):
+        model_lib.with_flows(model_lib.build_unet(4, 2))

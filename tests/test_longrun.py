@@ -155,13 +155,41 @@ def test_a_flow_correction_run_starts_where_the_time_run_ended(tiny_corpus, tmp_
     assert state["history"][0]["val_psnr"] == pytest.approx(donor["best"]["val_psnr"], abs=1e-3)
     assert state["warm_start"]["step"] == donor["best"]["step"] and state["warm_start"]["cpu_hours_before"] == 0.0
     assert longrun.hours_behind(state) == pytest.approx(donor["best"]["cpu_hours"])  # 0 of its own, 0 in the flow run
+    deeper = longrun.train("flow_time", run_dir=tmp_path / "deeper", data_dir=tiny_corpus, max_steps=0,
+                           log=lambda s: None, warm_start=str(time_dir / "best.weights.h5"), **{**TINY, "depth": 3})
+    assert deeper["config"]["depth"] == 3 and deeper["history"][0]["val_psnr"] == pytest.approx(
+        donor["best"]["val_psnr"], abs=1e-3)  # one level more, started as the donor
     (tmp_path / "training" / "update").mkdir()
     for name in ("state.json", "best.weights.h5"):
         (tmp_path / "update" / name).rename(tmp_path / "training" / "update" / name)
-    assert longrun.continuations(tmp_path / "training")["flow_time"][:2] == ("update", "with a flow correction")
+    assert [entry[:2] for entry in longrun.continuations(tmp_path / "training")["flow_time"]] == \
+        [("update", "with a flow correction")]
     assert longrun.status(tmp_path / "training")[-1].startswith("update: 0 steps")
+    (tmp_path / "training" / "deeper").mkdir()  # a run started from the continuation continues the time run too
+    state = json.loads((tmp_path / "deeper" / "state.json").read_text())
+    state["warm_start"]["weights"] = str(tmp_path / "training" / "update" / "best.weights.h5")
+    (tmp_path / "training" / "deeper" / "state.json").write_text(json.dumps(state))
+    assert [entry[:2] for entry in longrun.continuations(tmp_path / "training")["flow_time"]] == \
+        [("update", "with a flow correction"), ("deeper", "3 levels")]
     with pytest.raises(ValueError, match="no flows to correct"):
         longrun.RunConfig.for_model("unet", flow_update=True)
+
+
+def test_a_distilled_run_trains_on_the_teacher_resumes_and_ships_the_plain_network(tiny_corpus, tmp_path):
+    flow_dir, run_dir = tmp_path / "training" / "flow", tmp_path / "training" / "taught"
+    longrun.train("flow", run_dir=flow_dir, data_dir=tiny_corpus, max_steps=0, log=lambda s: None, **TINY)
+    for steps in (2, 4):  # the second call resumes the view's weights and Adam's moments
+        state = longrun.train("flow_time", run_dir=run_dir, data_dir=tiny_corpus, max_steps=steps, log=lambda s: None,
+                              warm_start=str(flow_dir / "best.weights.h5"), flow_update=True, distill=0.01,
+                              learning_rate=1e-2, **TINY) if steps == 2 else \
+            longrun.train("flow_time", run_dir=run_dir, data_dir=tiny_corpus, max_steps=steps, log=lambda s: None)
+    assert state["step"] == 4 and state["config"]["distill"] == 0.01
+    assert state["history"][1]["train_loss"] > 0 and state["history"][-1]["val_psnr"] != state["history"][0]["val_psnr"]
+    assert longrun.promote(run_dir, tmp_path / "models" / "taught.keras")
+    shipped = keras.saving.load_model(tmp_path / "models" / "taught.keras")
+    assert shipped.output.shape[-1] == 3  # the network, not the training view
+    with pytest.raises(ValueError, match="give --flow-update too"):
+        longrun.RunConfig.for_model("flow_time", distill=0.01)
 
 
 def test_weight_average_is_what_validation_judges_and_resumes(tiny_corpus, tmp_path):
@@ -182,3 +210,20 @@ def test_weight_average_is_what_validation_judges_and_resumes(tiny_corpus, tmp_p
     with pytest.raises(ValueError, match="ema must be in"):
         longrun.train("flow", run_dir=tmp_path / "bad", data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
                       ema=1.5, **TINY)
+
+
+def test_command_line_options_reach_a_new_run(monkeypatch, tmp_path):
+    seen = {}
+
+    def train(model, hours, run_dir, data_dir, **overrides):
+        seen.update(model=model, **overrides)
+        return {"step": 0}
+
+    monkeypatch.setattr(longrun, "train", train)
+    monkeypatch.setattr(longrun, "status", lambda root: [])
+    code = longrun.main(["--model", "flow_time", "--hours", "0", "--run-dir", str(tmp_path / "run"), "--flow-update",
+                         "--distill", "0.01", "--depth", "5", "--crop", "256", "192", "--batch-size", "4",
+                         "--source-balance", "0.5"])
+    assert code == 0
+    assert seen == {"model": "flow_time", "flow_update": True, "distill": 0.01, "depth": 5, "crop": (256, 192),
+                    "batch_size": 4, "source_balance": 0.5}

@@ -218,6 +218,25 @@ def test_flow_correction_head_warm_starts_as_the_model_without_it():
         model_lib.warm_start_model(model_lib.build_flow_unet(4, 3, mask_gain=4.0, time_input=True), donor)
 
 
+def test_a_level_deeper_warm_starts_as_the_donor_and_then_sees_its_new_level():
+    frame1, frame3 = _moving_pair()
+    donor = model_lib.build_flow_unet(4, 3, mask_gain=16.0, time_input=True)
+    layer = donor.get_layer("heads")
+    layer.set_weights([np.random.default_rng(4).normal(0, 0.05, w.shape).astype(np.float32) for w in layer.get_weights()])
+    network = model_lib.build_flow_unet(4, 4, mask_gain=16.0, time_input=True)
+    model_lib.warm_start_model(network, donor)
+    assert (model_lib.unet_depth(network), model_lib.unet_depth(donor)) == (4, 3)
+    inputs = model_lib.model_inputs(frame1, frame3, 11, 0.25)
+    np.testing.assert_allclose(network(inputs).numpy(), donor(inputs).numpy(), atol=1e-5)
+    assert network.get_layer("down3_conv2").get_weights()[0].any()  # the new bottom keeps its random start
+    kernel, bias = network.get_layer("dec2_conv1").get_weights()  # ... and enters where training moves these zeros
+    kernel[:, :, :32] = np.random.default_rng(5).normal(0, 0.05, kernel[:, :, :32].shape)
+    network.get_layer("dec2_conv1").set_weights([kernel, bias])
+    assert np.abs(network(inputs).numpy() - donor(inputs).numpy()).max() > 1e-4
+    with pytest.raises(ValueError, match="one level at most"):
+        model_lib.warm_start_model(model_lib.build_flow_unet(4, 5, mask_gain=16.0, time_input=True), donor)
+
+
 def test_time_model_sees_where_the_two_dis_flows_disagree():
     """Consistent flows give zero disagreement features; flows that do not invert each other do not."""
     raw = np.zeros((1, 16, 16, 11), np.float32)

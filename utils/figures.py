@@ -15,13 +15,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from utils import data, synthetic, viz
+from utils import data, longrun, synthetic, viz
 
 VISIBILITY_COLOURS = {  # category -> (label, RGB)
     0: ("visible in both frames", (0.80, 0.80, 0.80)),
@@ -298,14 +299,18 @@ LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"),
                      "flow_time": ("dis", "time-conditioned flow UNet (t = 1/4, 1/2, 3/4)", "DIS flow at t")}
 
 
+FOLLOW_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown")
+
+
 def longrun_curves(states: dict[str, dict], path=None, continuations: dict[str, tuple[str, dict]] | None = None):
     """Validation PSNR above each network's starting baseline, and training loss, against training time.
 
     Args:
         states: run name (``flow``, ``unet``, ``flow_time``) -> its ``state.json`` (:func:`utils.longrun.read_state`).
         path: where to save the figure (optional).
-        continuations: run name -> (label, state) of a run warm-started from that run's best weights: drawn in
-            its panel from the step and CPU-hours it started at (its ``warm_start`` record).
+        continuations: run name -> [(label, state), ...] of runs that continue it (warm-started from its best
+            weights, or from a run that did): each drawn in its panel from the CPU-hours behind its starting
+            weights (its ``warm_start`` record), counted from where the panel's run started.
 
     Returns:
         The matplotlib figure: one panel per run, CPU-hours below, steps on top, the training loss on
@@ -319,13 +324,14 @@ def longrun_curves(states: dict[str, dict], path=None, continuations: dict[str, 
         steps = np.array([h["step"] for h in history])
         gain = np.array([h["val_psnr"] for h in history]) - state["baselines"][key]
         axis.plot(hours, gain, "o-", markersize=3, color="tab:blue", label="validation PSNR")
-        if name in (continuations or {}):
-            follow_label, follow = continuations[name]
+        for (follow_label, follow), color in zip((continuations or {}).get(name, []), FOLLOW_COLORS):
             start = follow["warm_start"]
-            follow_hours = start["cpu_hours"] + np.array([h["cpu_hours"] for h in follow["history"]])
+            offset = longrun.hours_before(follow) - longrun.hours_before(state)
+            follow_hours = offset + np.array([h["cpu_hours"] for h in follow["history"]])
             follow_gain = np.array([h["val_psnr"] for h in follow["history"]]) - follow["baselines"][key]
-            axis.plot(follow_hours, follow_gain, "s-", markersize=3, color="tab:green",
-                      label=f"{follow_label} (from step {start['step']:,})")
+            donor = Path(start["weights"]).parent.name if "weights" in start else "the run"
+            axis.plot(follow_hours, follow_gain, "s-", markersize=3, color=color,
+                      label=f"{follow_label} (from {donor}'s step {start['step']:,})")
         axis.axhline(0.0, color="grey", linewidth=1, label=f"{label} ({state['baselines'][key]:.2f} dB)")
         axis.set_xlabel("training CPU-hours")
         axis.set_ylabel(f"dB above {label}")
@@ -387,16 +393,16 @@ def probe_curves(states: dict[str, dict], baseline: str = "dis", path=None):
         baseline: ``dis`` or ``average`` (the key of ``state["baselines"]``).
         path: where to save the figure (optional).
     """
-    figure, axis = plt.subplots(figsize=(6.4, 3.4))
+    figure, axis = plt.subplots(figsize=(9.6, 3.4))
     for label, state in states.items():
         steps = [h["step"] for h in state["history"]]
         gains = [h["val_psnr"] - state["baselines"][baseline] for h in state["history"]]
         axis.plot(steps, gains, "o-", markersize=3, label=label)
     axis.axhline(0.0, color="grey", linewidth=1)
-    axis.set_xlabel("steps (batches of 16)")
+    axis.set_xlabel("steps (a batch each)")
     axis.set_ylabel(f"validation dB above {LONGRUN_BASELINES['flow' if baseline == 'dis' else 'unet'][2]}")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the curves, not over them
     figure.tight_layout()
     if path is not None:
         viz.save_figure(figure, path)

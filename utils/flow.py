@@ -65,6 +65,45 @@ def time_channels(flows: np.ndarray, t: float) -> np.ndarray:
     return np.concatenate([flows, np.full(flows.shape[:2] + (1,), t, np.float32)], axis=-1)
 
 
+TEACHER_TOLERANCE = 0.05  # a teacher flow is trusted where it warps its frame onto the truth within this (mean |error|)
+TEACHER_MARGIN = 0.02  # ... and where it does so by this much better than the prior (about 5 grey levels)
+
+
+def teacher_flows(frames: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Training targets for the flows at the middle frame, from the middle frame itself (IFRNet's idea of a
+    flow teacher, with DIS as the teacher): ``F_t->1`` and ``F_t->3`` by DIS from the true frame at t, each half
+    the motion that the prior's intermediate flows reach only through ``F_1->3``; then where each is worth
+    learning: 1 where it warps its frame onto the truth (within :data:`TEACHER_TOLERANCE`) and the prior's flow
+    does not (worse by :data:`TEACHER_MARGIN`), else 0. Elsewhere the two agree where it matters, or the pixel
+    is hidden in that frame, or it is flat and any flow fits (where DIS's flows are noise not worth copying).
+
+    Args:
+        frames: (3, H, W, 3) ``uint8``: frame 1, the true frame at t, frame 3.
+        prior: (H, W, 4) the prior's ``F_t->1`` and ``F_t->3`` (:func:`intermediate_flows`).
+
+    Returns:
+        ``float32`` (H, W, 6): ``F_t->1``, ``F_t->3``, the weight of each.
+    """
+    truth = frames[1].astype(np.float32) / 255.0
+    height, width = truth.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+
+    def error(end, flow):
+        warped = cv2.remap(end, grid_x + flow[..., 0], grid_y + flow[..., 1], interpolation=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        return np.abs(warped - truth).mean(-1, keepdims=True)
+
+    flows, weights = [], []
+    for end, prior_flow in ((frames[0], prior[..., 0:2]), (frames[2], prior[..., 2:4])):
+        teacher = dis_flow(frames[1], end)
+        end = end.astype(np.float32) / 255.0
+        taught = error(end, teacher)
+        flows.append(teacher)
+        weights.append(((taught < TEACHER_TOLERANCE) & (error(end, prior_flow) > taught + TEACHER_MARGIN))
+                       .astype(np.float32))
+    return np.concatenate(flows + weights, axis=-1)
+
+
 def flow_prior(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.ndarray:
     """DIS flows in both directions turned into the two intermediate flows (H, W, 4) at time ``t``."""
     flows = dis_flows(frame1, frame3)

@@ -7,7 +7,9 @@ Runs: ``flow`` (the flow-guided UNet at t = 1/2), ``unet`` (the direct-synthesis
 ``flow_time`` (the time-conditioned flow UNet: any t in (0, 1); a new run starts from the ``flow`` run's
 best weights, see :func:`utils.model.warm_start_model`, and is validated at t = 1/4, 1/2 and 3/4).
 ``--flow-update`` gives a new run a flow-correction head (started at zero, so a warm start from a run
-without one begins exactly where that run ended).
+without one begins exactly where that run ended); ``--depth`` one level more than the weights it starts
+from (also started as them), ``--crop`` and ``--batch-size`` other crops; ``--distill W`` adds a flow
+teacher to the loss (:func:`utils.losses.flow_distillation`: DIS from the true frame, where it beats the prior).
 
 Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
 validation set of :func:`utils.sampler.validation_set` (real footage, whole shots that training never
@@ -48,6 +50,7 @@ from utils.pipeline import LOSS_NAMES  # utils.losses' names, without importing 
 RUNS = ("flow", "unet", "flow_time")
 VALIDATION_TIMES = (0.25, 0.5, 0.75)  # the time model's validation targets (frames i+1, i+2, i+3 of i .. i+4)
 PROBES = "results/training/probes"  # state.json of short runs kept for their curves (no weights)
+TIME_PROBES = "results/training/probes_time"  # ... of the time model's, each started from the shipped one's weights
 
 
 @dataclass
@@ -75,6 +78,8 @@ class RunConfig:
     time_input: bool = False
     warm_start: str = ""  # a new run's starting weights (the flow run's best.weights.h5 for flow_time)
     ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (decay per step)
+    distill: float = 0.0  # > 0: weight of the flow teacher's term (utils.losses.flow_distillation) in the loss
+    source_balance: float = 0.0  # 0: triplets equally likely; 1: sources equally likely (sampler.training_dataset)
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> "RunConfig":
@@ -84,6 +89,8 @@ class RunConfig:
             raise ValueError(f"Unknown model {model!r}: expected one of {', '.join(RUNS)}.")
         if model == "unet" and overrides.get("flow_update"):
             raise ValueError("--flow-update: the unet run has no flows to correct (a flow or flow_time run).")
+        if overrides.get("distill") and not overrides.get("flow_update"):
+            raise ValueError("--distill: teaches a flow correction; give --flow-update too (a flow or flow_time run).")
         defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1},
                     "flow_time": {"time_input": True, "learning_rate": 1e-4,
                                   "warm_start": "results/training/flow/best.weights.h5"}}[model]
@@ -190,6 +197,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
     import tensorflow as tf
 
     from utils import losses, sampler, training
+    from utils import model as model_lib
 
     log = log or (lambda line: print(line, flush=True))  # flushed: the lines reach a pipe (tee) or a log file at once
     run_dir = paths.resolve(run_dir or f"results/training/{model}")
@@ -203,7 +211,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         config = _config_from_state(state)
         if config.model != model:
             raise ValueError(f"{run_dir} holds a {config.model!r} run, not {model!r}.")
-        changeable = {"learning_rate", "chunk_steps", "patience", "synthetic_fraction", "ema"}
+        changeable = {"learning_rate", "chunk_steps", "patience", "synthetic_fraction", "ema", "source_balance"}
         for key, value in overrides.items():
             if key not in changeable:
                 raise ValueError(f"{key} cannot change on a resumed run (only {', '.join(sorted(changeable))}).")
@@ -227,12 +235,16 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
 
     policy = training.configure_precision(config.precision)
     network = build_network(config)
+    loss = losses.get_loss(config.loss)
+    trainer = network  # what train_on_batch sees: with --distill, a view that also outputs the flows
+    if config.distill:
+        trainer, loss = model_lib.with_flows(network), losses.flow_distillation(loss, config.distill)
     optimizer = keras.optimizers.Adam(state["learning_rate"])
-    network.compile(optimizer=optimizer, loss=losses.get_loss(config.loss), jit_compile=False)
+    trainer.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     export = build_network(config)  # an uncompiled twin: the best weights are saved without Adam's moments
     if state["step"] > 0:
-        optimizer.build(network.trainable_variables)  # so that load_weights restores Adam's moments too
-        network.load_weights(str(run_dir / "latest.weights.h5"))
+        optimizer.build(trainer.trainable_variables)  # so that load_weights restores Adam's moments too
+        trainer.load_weights(str(run_dir / "latest.weights.h5"))
         optimizer.learning_rate.assign(state["learning_rate"])
     elif config.warm_start:
         state["warm_start"] = _warm_start(network, config)
@@ -244,7 +256,8 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
     dataset = sampler.training_dataset(corpus_, config.batch_size, tuple(config.crop), flow_prior, config.seed,
                                        start=state["step"] * config.batch_size,
                                        synthetic_fraction=config.synthetic_fraction,
-                                       hard_fraction=config.hard_fraction, time_input=config.time_input)
+                                       hard_fraction=config.hard_fraction, time_input=config.time_input,
+                                       teacher=bool(config.distill), source_balance=config.source_balance)
     writer = tf.summary.create_file_writer(str(paths.resolve("runs/longrun") / config.model))
     budget_end = time.process_time() + hours * 3600.0
     log(f"{config.model}: step {state['step']}, lr {state['learning_rate']:.2e}, {policy}, "
@@ -265,7 +278,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         losses_seen = []
         for _ in range(steps):
             inputs, target = next(iterator)
-            losses_seen.append(float(network.train_on_batch(inputs, target)))
+            losses_seen.append(float(trainer.train_on_batch(inputs, target)))
             if average is not None:
                 average.update()
         score = validation.score(network)
@@ -292,7 +305,7 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
             state["learning_rate"] = max(state["learning_rate"] / 2.0, config.min_learning_rate)
             state["lr_changed_at"] = state["step"]
             optimizer.learning_rate.assign(state["learning_rate"])
-        _save_weights(network, run_dir / "latest.weights.h5")
+        _save_weights(trainer, run_dir / "latest.weights.h5")
         if average is not None:
             _save_weights(export, run_dir / "ema.weights.h5")
         _write_state(run_dir, state)
@@ -418,30 +431,60 @@ def hours_behind(record: dict) -> float:
     """CPU-hours behind a shipped model's weights (its record) or a run's best weights (its state): the run's
     own hours at that step plus those of the runs it was warm-started from."""
     own = record["cpu_hours"] if "best" not in record else (record["best"] or {"cpu_hours": 0.0})["cpu_hours"]
+    return own + hours_before(record)
+
+
+def hours_before(record: dict) -> float:
+    """CPU-hours behind a run's (or a shipped model's) starting weights: 0 without a warm start."""
     start = record.get("warm_start") or {}
-    return own + start.get("cpu_hours", 0.0) + start.get("cpu_hours_before", 0.0)
+    return start.get("cpu_hours", 0.0) + start.get("cpu_hours_before", 0.0)
 
 
-def continuations(root: str | Path = "results/training") -> dict[str, tuple[str, str, dict]]:
-    """Runs under ``root`` besides :data:`RUNS`, each warm-started from one of them: the run it continues ->
-    (its folder's name, a label, its state). A flow-correction run started from the time run is one."""
-    root, found = paths.resolve(root), {}
+def continuations(root: str | Path = "results/training") -> dict[str, list[tuple[str, str, dict]]]:
+    """Runs under ``root`` besides :data:`RUNS` that continue one of them: the run -> [(folder's name, label,
+    state), ...] in the order they started. A run warm-started from one of :data:`RUNS` continues it (the time
+    model's flow correction continues ``flow_time``), and so does a run warm-started from such a run. The label
+    says what the run changed from the weights it started with (a flow correction, a level, the crops, a teacher)."""
+    root, states = paths.resolve(root), {}
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        state = read_state(folder) if folder.name not in RUNS and folder.is_dir() else None
-        parent = Path((state or {}).get("warm_start", {}).get("weights", "")).parent.name
-        if state is not None and parent in RUNS:
-            donor = read_state(root / parent) or {"config": {}}
-            gained = state["config"]["flow_update"] and not donor["config"].get("flow_update")
-            label = "with a flow correction" if gained else f"continued as {folder.name}"
-            found[parent] = (folder.name, label, state)
-    return found
+        if folder.name not in RUNS and folder.is_dir() and (state := read_state(folder)) is not None \
+                and state.get("warm_start"):
+            states[folder.name] = state
+    found: dict[str, list] = {}
+    for name, state in states.items():
+        chain, parent = [name], Path(state["warm_start"]["weights"]).parent.name
+        while parent in states and parent not in chain:
+            chain.append(parent)
+            parent = Path(states[parent]["warm_start"]["weights"]).parent.name
+        if parent in RUNS:
+            donor = states.get(chain[1]) if len(chain) > 1 else read_state(root / parent)
+            found.setdefault(parent, []).append((hours_before(state), len(chain), name,
+                                                 _changes(name, state, donor or {"config": {}}), state))
+    return {parent: [entry[2:] for entry in sorted(entries, key=lambda e: e[:3])] for parent, entries in found.items()}
+
+
+def _changes(name: str, state: dict, donor: dict) -> str:
+    """What a warm-started run changed from its donor's configuration, in words."""
+    config, before = state["config"], donor["config"]
+    changes = []
+    if config["flow_update"] and not before.get("flow_update"):
+        changes.append("with a flow correction")
+    if config["depth"] != before.get("depth", config["depth"]):
+        changes.append(f"{config['depth']} levels")
+    if list(config["crop"]) != list(before.get("crop", config["crop"])):
+        changes.append(f"{config['crop'][0]}x{config['crop'][1]} crops")
+    if config.get("source_balance") and not before.get("source_balance"):
+        changes.append(f"sources balanced {config['source_balance']:g}")
+    if config.get("distill") and not before.get("distill"):
+        changes.append(f"flow teacher x{config['distill']:g}")
+    return ", ".join(changes) or f"continued as {name}"
 
 
 def status(root: str | Path = "results/training") -> list[str]:
     """One line per run under ``root``: steps, CPU-hours, best validation PSNR against DIS and averaging."""
     lines = []
     states = {model: read_state(paths.resolve(root) / model) for model in RUNS}
-    states.update({name: state for name, _, state in continuations(root).values()})
+    states.update({name: state for chain in continuations(root).values() for name, _, state in chain})
     for model, state in states.items():
         if state is None:
             lines.append(f"{model}: not started")
@@ -463,14 +506,18 @@ def _curves(path: str) -> int:
     if not states:
         print("error: no run under results/training yet: train one first (make train).", file=sys.stderr)
         return 2
-    followers = {parent: (label, state) for parent, (_, label, state) in continuations().items() if parent in states}
+    followers = {parent: [(label, state) for _, label, state in chain]
+                 for parent, chain in continuations().items() if parent in states}
     figures.longrun_curves(states, paths.resolve(path), continuations=followers)
     print(f"wrote {path}")
-    probes = sorted(paths.resolve(PROBES).glob("*.json"))
-    if probes and "flow" in states:  # the short flow runs that chose the long run's configuration, beside it
+    for folder in (PROBES, TIME_PROBES):
+        probes = sorted(paths.resolve(folder).glob("*.json"))
+        if not probes:
+            continue
         compared = {(state := json.loads(p.read_text())).get("label", p.stem): state for p in probes}
-        compared["blend only, Charbonnier (the long run)"] = states["flow"]
-        figure_path = paths.resolve(PROBES).with_suffix(".png")
+        if folder == PROBES and "flow" in states:  # the short flow runs that chose the long run's configuration
+            compared["blend only, Charbonnier (the long run)"] = states["flow"]
+        figure_path = paths.resolve(folder).with_suffix(".png")
         figures.probe_curves(compared, "dis", figure_path)
         print(f"wrote {paths.display(figure_path)}")
     return 0
@@ -488,6 +535,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="a new flow run also learns a correction to DIS's flows (a zero-initialised head)")
     parser.add_argument("--warm-start", metavar="WEIGHTS",
                         help="a new run's starting weights (default: the flow run's best for flow_time, else none)")
+    parser.add_argument("--distill", type=float, metavar="WEIGHT",
+                        help="a new flow-correction run also learns the flows of a teacher (DIS from the true frame)")
+    parser.add_argument("--source-balance", type=float, metavar="B",
+                        help="0: train triplets equally likely (default); 1: each source equally likely")
+    parser.add_argument("--depth", type=int, help="levels of a new run's UNet (a warm start may add one)")
+    parser.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="a new run's training crops (default 128 128)")
+    parser.add_argument("--batch-size", type=int, help="a new run's batch (default 16)")
     parser.add_argument("--ema", type=float, metavar="DECAY",
                         help="validate and keep a moving average of the weights (decay per step, e.g. 0.999; 0: off)")
     parser.add_argument("--promote", action="store_true",
@@ -525,6 +579,13 @@ def _run(args) -> int:
         overrides["warm_start"] = args.warm_start
     if args.ema is not None:
         overrides["ema"] = args.ema
+    if args.distill:
+        overrides["distill"] = args.distill
+    if args.source_balance is not None:
+        overrides["source_balance"] = args.source_balance
+    for key in ("depth", "crop", "batch_size"):
+        if getattr(args, key) is not None:
+            overrides[key] = tuple(args.crop) if key == "crop" else getattr(args, key)
     try:
         state = train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
         if args.promote:

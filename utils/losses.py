@@ -50,6 +50,30 @@ def get_loss(name: str):
     return LOSSES[name]
 
 
+def flow_distillation(loss, weight: float):
+    """``loss`` on the frame plus ``weight`` times a Charbonnier distance (in pixels) between the network's flows
+    and the teacher's, where the teacher is trusted.
+
+    For a network with a flow output (:func:`utils.model.with_flows`: the frame, then ``F_t->1`` and ``F_t->3``,
+    7 channels) trained on targets of :func:`utils.sampler.training_dataset` with ``teacher`` (the frame, the
+    teacher flows and their weights, 9 channels). The frame's loss alone reaches a flow only through the
+    image gradient at the warped pixel, which says little once the flow is off by more than a pixel; the
+    teacher says where the pixel is.
+    """
+
+    def distilled(y_true, y_pred):
+        y_true, y_pred = tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32)
+        distance = tf.sqrt(tf.square(y_pred[..., 3:7] - y_true[..., 3:7]) + CHARBONNIER_EPSILON**2)
+        per_end = 0.5 * (distance[..., 0::2] + distance[..., 1::2])  # (u + v) / 2 towards frame 1 and frame 3
+        trusted = y_true[..., 7:9]
+        flow_term = tf.reduce_sum(trusted * per_end, axis=[1, 2, 3]) / \
+            tf.maximum(tf.reduce_sum(trusted, axis=[1, 2, 3]), 1.0)
+        return loss(y_true[..., 0:3], y_pred[..., 0:3]) + weight * flow_term
+
+    distilled.__name__ = f"{loss.__name__}_with_flow_distillation"
+    return distilled
+
+
 @keras.saving.register_keras_serializable(package="vfi")
 def psnr(y_true, y_pred):
     """Peak signal-to-noise ratio in dB (data range 1; predictions clipped to [0, 1]), per image."""

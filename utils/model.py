@@ -171,13 +171,17 @@ class FlowBlend(keras.layers.Layer):
         parts["mask_logit"] = self.mask_gain * parts["mask_logit"]
         return parts
 
+    def flows(self, frames, parts):
+        """The flows the frames are warped by: the prior's (``frames[..., 6:10]``) plus the correction."""
+        return frames[..., 6:10] + FLOW_SCALE * parts["flow_update"] if self.flow_update else frames[..., 6:10]
+
     def call(self, inputs):
         frames, heads = (tf.cast(x, tf.float32) for x in inputs)
         parts = self.split_heads(heads)
         if self.time_input:  # frames[..., 10] is t: the blend starts from the weights 1 - t and t
             t = tf.clip_by_value(frames[..., 10:11], 1e-3, 1.0 - 1e-3)
             parts["mask_logit"] += tf.math.log((1.0 - t) / t)
-        flows = frames[..., 6:10] + FLOW_SCALE * parts["flow_update"] if self.flow_update else frames[..., 6:10]
+        flows = self.flows(frames, parts)
         warped_1, warped_3 = _warp_both(frames, flows)
         blended = _blend(parts["mask_logit"], warped_1, warped_3)
         return blended + parts["residual"] if self.residual else blended
@@ -185,6 +189,28 @@ class FlowBlend(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "mask_gain": self.mask_gain, "residual": self.residual,
                 "flow_update": self.flow_update, "time_input": self.time_input}
+
+
+class BlendFlows(FlowBlend):
+    """The flows a :class:`FlowBlend` warps by (``F_t->1``, ``F_t->3``: 4 channels), as a layer of their own."""
+
+    def call(self, inputs):
+        frames, heads = (tf.cast(x, tf.float32) for x in inputs)
+        return self.flows(frames, self.split_heads(heads))
+
+
+def with_flows(network: keras.Model) -> keras.Model:
+    """A view of a flow UNet that outputs its frame and the flows it warped by (7 channels): the same layers
+    and weights, for training with :func:`utils.losses.flow_distillation`; the network itself is what is saved."""
+    blend = flow_blend(network)
+    if blend is None:
+        raise ValueError(f"{network.name} has no flows (a flow UNet has a FlowBlend layer).")
+    frames, heads = blend.input
+    flows = BlendFlows(blend.mask_gain, blend.residual, blend.flow_update, blend.time_input, dtype="float32",
+                       name="flows")([frames, heads])
+    flows = CropToReference(dtype="float32", name="flows_cropped")([flows, network.input])
+    joined = keras.layers.Concatenate(dtype="float32", name="rgb_and_flows")([network.output, flows])
+    return keras.Model(network.input, joined, name=f"{network.name}_with_flows")
 
 
 @keras.saving.register_keras_serializable(package="vfi")
@@ -306,13 +332,28 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
     correction). So the model starts as exactly the donor where the donor is defined: a time model warm-started
     from a 10-channel flow UNet is that UNet at t = 1/2 (and DIS's weights 1 - t and t elsewhere in its blend);
     a time model with a flow correction, warm-started from a time model, is that model at every t.
+
+    A model one level deeper than the donor also starts as the donor: its new bottom level (``down{depth-1}``)
+    keeps its random start, and the new decoder block above it (``dec{depth-2}``) starts as the identity on
+    its skip input with zero weights on the bottom's, so the level it replaces passes through unchanged
+    (ReLU outputs are non-negative, so a ReLU convolution with an identity kernel returns them). Training
+    then moves those zero weights and lets the coarser level in: a receptive field twice as large.
     """
     donors = {layer.name: layer for layer in donor.layers if layer.weights}
     blends = flow_blend(model), flow_blend(donor)
+    depth, grown = unet_depth(model), unet_depth(model) - unet_depth(donor)
+    if grown not in (0, 1):
+        raise ValueError(f"warm start: the model has {depth} levels, the donor {depth - grown} "
+                         "(a warm start adds one level at most).")
     for layer in model.layers:
         if not layer.weights:
             continue
         source = donors.get(layer.name)
+        if source is None and grown and layer.name.startswith(f"down{depth - 1}_"):
+            continue  # the new bottom level: random, its output enters through zero weights below
+        if source is None and grown and layer.name.startswith(f"dec{depth - 2}_"):
+            layer.set_weights(_identity_on_skip(*layer.get_weights()))
+            continue
         if source is None:
             raise ValueError(f"warm start: the donor has no layer {layer.name!r} (not the same size?).")
         if layer.name == "heads" and None not in blends:
@@ -320,6 +361,19 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
         else:
             weights = [_grow_inputs(layer.name, mine, theirs) for mine, theirs in zip(layer.get_weights(), source.get_weights())]
         layer.set_weights(weights)
+
+
+def unet_depth(model: keras.Model) -> int:
+    """The number of levels of a UNet built by :func:`_unet_body` (its ``down<k>`` blocks)."""
+    return sum(1 for layer in model.layers if layer.name.startswith("down") and layer.name.endswith("_conv1"))
+
+
+def _identity_on_skip(kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
+    """A 3x3 kernel (3, 3, inputs, filters) passing its last ``filters`` inputs (the skip) through unchanged."""
+    filters = kernel.shape[3]
+    identity = np.zeros_like(kernel)
+    identity[1, 1, kernel.shape[2] - filters:] = np.eye(filters, dtype=kernel.dtype)
+    return [identity, np.zeros_like(bias)]
 
 
 def _grow_inputs(name: str, mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:

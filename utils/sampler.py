@@ -58,6 +58,16 @@ class Corpus:
             raise ValueError(f"The corpus in {self.root} has no {split} triplet.")
         return np.asarray(rows, np.int32)
 
+    def source_weights(self, rows: np.ndarray, balance: float) -> np.ndarray | None:
+        """Cumulative sampling weights of ``rows`` (of :meth:`triplets`) that give each source a share of the
+        examples proportional to ``triplets ** (1 - balance)``: 0 keeps every triplet equally likely (a source's
+        share is its size), 1 gives every source the same share; ``None`` for 0."""
+        if not balance:
+            return None
+        sources = np.array([self.shots[int(index)]["source"] for index in rows[:, 0]])
+        names, inverse, counts = np.unique(sources, return_inverse=True, return_counts=True)
+        return np.cumsum(counts[inverse].astype(np.float64) ** -float(balance))
+
     def frames(self, row: Sequence[int], box: tuple[int, int, int, int] | None = None,
                offset: int | None = None) -> np.ndarray:
         """The three frames of triplet ``(shot, start, gap)``, cropped to ``box = (top, left, h, w)``.
@@ -128,14 +138,17 @@ def _time_flows(frames: np.ndarray, t: float) -> np.ndarray:
 
 
 def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generator, crop: tuple[int, int],
-                   flow_prior: bool, hard_fraction: float = 0.5, candidates: int = 4, time_input: bool = False
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
+                   flow_prior: bool, hard_fraction: float = 0.5, candidates: int = 4, time_input: bool = False,
+                   teacher: bool = False, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """One augmented corpus crop: frames (3, h, w, 3) ``uint8`` and, with ``flow_prior``, flows (h, w, 4).
 
     With ``time_input`` the target is the frame at a time t of :func:`target_offset` and the flows are
-    (h, w, 5): DIS's flows both ways and the t plane.
+    (h, w, 5): DIS's flows both ways and the t plane. With ``teacher``, 6 more channels follow: the teacher
+    flows at the target and their weights (:func:`utils.flow.teacher_flows`). ``weights``: cumulative weights
+    of the triplets (:meth:`Corpus.source_weights`), else all are equally likely.
     """
-    row = triplets[rng.integers(len(triplets))]
+    pick = rng.integers(len(triplets)) if weights is None else np.searchsorted(weights, rng.random() * weights[-1], "right")
+    row = triplets[min(int(pick), len(triplets) - 1)]
     offset = target_offset(int(row[2]), rng) if time_input else None
     flow_prior = flow_prior or time_input
     shot = corpus_.shot(int(row[0]))
@@ -165,28 +178,43 @@ def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generat
     frames = region[:, top:top + crop[0], left:left + crop[1]]
     flows = None
     if time_input:
-        flows = _time_flows(region, offsets[4])[top:top + crop[0], left:left + crop[1]]
+        flows = _time_flows(region, offsets[4])
     elif flow_prior:
-        flows = flow.flow_prior(region[0], region[2])[top:top + crop[0], left:left + crop[1]]
-    return np.ascontiguousarray(frames), flows
+        flows = flow.flow_prior(region[0], region[2])
+    if teacher:
+        flows = _with_teacher(region, flows, offsets[4] if time_input else None)
+    return np.ascontiguousarray(frames), None if flows is None else flows[top:top + crop[0], left:left + crop[1]]
+
+
+def _with_teacher(frames: np.ndarray, flows: np.ndarray, t: float | None) -> np.ndarray:
+    """``flows`` followed by :func:`utils.flow.teacher_flows` against the prior they give (at ``t`` for the time
+    model's DIS flows, else ``flows`` are the prior)."""
+    prior = flows if t is None else flow.intermediate_flows(flows[..., 0:2], flows[..., 2:4], t)
+    return np.concatenate([flows, flow.teacher_flows(frames, prior)], axis=-1)
 
 
 def synthetic_example(rng: np.random.Generator, crop: tuple[int, int], photos: list[np.ndarray] | None,
-                      flow_prior: bool, time_input: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+                      flow_prior: bool, time_input: bool = False, teacher: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """One synthetic scene of crop size (photo textures when given, turning and zooming layers).
 
-    With ``time_input`` the target is at a t of :func:`target_offset` for a gap of 2 (1/4, 1/2 or 3/4).
+    With ``time_input`` the target is at a t of :func:`target_offset` for a gap of 2 (1/4, 1/2 or 3/4);
+    ``teacher`` appends the teacher flows as :func:`corpus_example` does.
     """
     t = target_offset(2, rng) / 4.0 if time_input else 0.5
     frames = np.stack(synthetic.make_triplet(rng, crop, t, photos=photos or None, **SYNTHETIC_OPTIONS))
     if time_input:
-        return frames, _time_flows(frames, t)
-    return frames, (flow.flow_prior(frames[0], frames[2]) if flow_prior else None)
+        flows = _time_flows(frames, t)
+    else:
+        flows = flow.flow_prior(frames[0], frames[2]) if flow_prior else None
+    if teacher:
+        flows = _with_teacher(frames, flows, t if time_input else None)
+    return frames, flows
 
 
 def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (128, 128), flow_prior: bool = False,
                      seed: int = 0, start: int = 0, synthetic_fraction: float = 0.1, hard_fraction: float = 0.5,
-                     time_input: bool = False):
+                     time_input: bool = False, teacher: bool = False, source_balance: float = 0.0):
     """An endless ``tf.data`` stream of ``(inputs, target)`` batches from the train split.
 
     Args:
@@ -199,12 +227,17 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
         synthetic_fraction: share of synthetic scenes.
         hard_fraction: share of crops taken where the frames change most (of 4 candidates).
         time_input: targets at several t, inputs of the time-conditioned flow UNet (11 channels).
+        teacher: the targets carry 6 channels more: the teacher flows at t and their weights
+            (:func:`utils.flow.teacher_flows`), for :func:`utils.losses.flow_distillation`.
+        source_balance: 0 draws every train triplet equally often (the sources in proportion to their size);
+            up to 1, the smaller sources more often (:meth:`Corpus.source_weights`).
     """
     import tensorflow as tf
 
     from utils import data
 
     triplets = corpus_.triplets("train")
+    weights = corpus_.source_weights(triplets, source_balance)
     photos = corpus_.photos() if synthetic_fraction > 0 else None
     with_flows = flow_prior or time_input
     cv2.setNumThreads(1)  # the examples are made two at a time; OpenCV's own pool would oversubscribe the cores
@@ -212,19 +245,28 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
     def example(index):
         rng = np.random.default_rng([seed, int(index)])
         if rng.random() < synthetic_fraction:
-            frames, flows = synthetic_example(rng, crop, photos, flow_prior, time_input)
+            frames, flows = synthetic_example(rng, crop, photos, flow_prior, time_input, teacher)
         else:
             frames, flows = corpus_example(corpus_, triplets, rng, crop, flow_prior, hard_fraction,
-                                           time_input=time_input)
+                                           time_input=time_input, teacher=teacher, weights=weights)
         return frames, (flows if with_flows else np.zeros((1, 1, 4), np.float32))
 
     def make(index):
         frames, flows = tf.numpy_function(example, [index], [tf.uint8, tf.float32], stateful=False)
-        return tf.ensure_shape(frames, (3, *crop, 3)), tf.ensure_shape(flows, (None, None, 5 if time_input else 4))
+        channels = (5 if time_input else 4) + (6 if teacher else 0)
+        return tf.ensure_shape(frames, (3, *crop, 3)), tf.ensure_shape(flows, (None, None, channels))
 
+    def split(frames, flows):
+        inputs, target = data.split_inputs(frames, flows if with_flows else None)
+        if teacher:  # the teacher's channels go with the target, not into the network
+            inputs, target = inputs[..., :-6], tf.concat([target, inputs[..., -6:]], axis=-1)
+        return inputs, target
+
+    if teacher and not with_flows:
+        raise ValueError("teacher flows are for the flow UNets (flow_prior or time_input).")
     dataset = tf.data.Dataset.range(start, 2**62).map(make, num_parallel_calls=2, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    dataset = dataset.map(lambda frames, flows: data.split_inputs(frames, flows if with_flows else None))
+    dataset = dataset.map(split)
     return dataset.prefetch(2).with_options(data.pipeline_options())
 
 
