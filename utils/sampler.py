@@ -65,7 +65,7 @@ class Corpus:
         if not balance:
             return None
         sources = np.array([self.shots[int(index)]["source"] for index in rows[:, 0]])
-        names, inverse, counts = np.unique(sources, return_inverse=True, return_counts=True)
+        _, inverse, counts = np.unique(sources, return_inverse=True, return_counts=True)
         return np.cumsum(counts[inverse].astype(np.float64) ** -float(balance))
 
     def frames(self, row: Sequence[int], box: tuple[int, int, int, int] | None = None,
@@ -240,6 +240,8 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
     weights = corpus_.source_weights(triplets, source_balance)
     photos = corpus_.photos() if synthetic_fraction > 0 else None
     with_flows = flow_prior or time_input
+    if teacher and not with_flows:
+        raise ValueError("teacher flows are for the flow UNets (flow_prior or time_input).")
     cv2.setNumThreads(1)  # the examples are made two at a time; OpenCV's own pool would oversubscribe the cores
 
     def example(index):
@@ -262,8 +264,6 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
             inputs, target = inputs[..., :-6], tf.concat([target, inputs[..., -6:]], axis=-1)
         return inputs, target
 
-    if teacher and not with_flows:
-        raise ValueError("teacher flows are for the flow UNets (flow_prior or time_input).")
     dataset = tf.data.Dataset.range(start, 2**62).map(make, num_parallel_calls=2, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     dataset = dataset.map(split)
