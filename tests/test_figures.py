@@ -113,7 +113,7 @@ def test_long_run_and_probe_curves_are_drawn_from_run_states(tmp_path):
     then = {**state([0.3], 34.0), "warm_start": {"weights": "t/update/best.weights.h5", "step": 400, "cpu_hours": 0.05,
                                                 "cpu_hours_before": 0.1 + 0.5}}
     started = {**state([0, 0.05, 0.1], 34.0), "warm_start": {"cpu_hours": 0.5}}  # the panel's run: 0.5 h before it
-    figure = figures.longrun_curves({"flow": started}, continuations={"flow": [("corrected", follow), ("deeper", then)]})
+    figure = figures.longrun_curves({"flow": started}, continuations={"flow": [("update", "corrected", follow), ("deep", "deeper", then)]})
     drawn = figure.axes[0].get_lines()[1:3]  # after the run's own line: the continuations, from where they started
     assert [line.get_label() for line in drawn] == ["corrected (from flow's step 800)", "deeper (from update's step 400)"]
     assert list(drawn[0].get_xdata()) == pytest.approx([0.1, 0.15]) and list(drawn[0].get_ydata()) == pytest.approx([0.1, 0.2])

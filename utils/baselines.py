@@ -14,12 +14,11 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from utils import data
 from utils.flow import check_pair as _check_pair
-from utils.flow import dis_flow, flow_prior, intermediate_flows  # noqa: F401 (re-exported)
+from utils.flow import backward_warp, dis_flow, flow_prior, intermediate_flows  # noqa: F401 (re-exported)
 
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -45,22 +44,6 @@ def frame_average(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.
 # ----------------------------------------------------------------------------
 # Optical flow (the DIS prior lives in utils.flow, which the data pipeline and the model use too)
 # ----------------------------------------------------------------------------
-def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Samples ``image`` at (x + u, y + v) with bilinear interpolation (edges repeated).
-
-    Args:
-        image: (H, W, C) array.
-        flow: ``float32`` (H, W, 2).
-
-    Returns:
-        The warped image, same dtype and shape as ``image``.
-    """
-    height, width = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], interpolation=cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
-
-
 def dis_interpolate(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.ndarray:
     """The frame at time ``t`` from DIS optical flow: both frames warped to ``t`` and blended.
 

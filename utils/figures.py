@@ -302,13 +302,15 @@ LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"),
 FOLLOW_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown")
 
 
-def longrun_curves(states: dict[str, dict], path=None, continuations: dict[str, tuple[str, dict]] | None = None):
+def longrun_curves(states: dict[str, dict], path=None,
+                   continuations: dict[str, list[tuple[str, str, dict]]] | None = None):
     """Validation PSNR above each network's starting baseline, and training loss, against training time.
 
     Args:
         states: run name (``flow``, ``unet``, ``flow_time``) -> its ``state.json`` (:func:`utils.longrun.read_state`).
         path: where to save the figure (optional).
-        continuations: run name -> [(label, state), ...] of runs that continue it (warm-started from its best
+        continuations: run name -> [(folder, label, state), ...] of runs that continue it
+            (:func:`utils.longrun.continuations`: warm-started from its best
             weights, or from a run that did): each drawn in its panel from the CPU-hours behind its starting
             weights (its ``warm_start`` record), counted from where the panel's run started.
 
@@ -324,7 +326,7 @@ def longrun_curves(states: dict[str, dict], path=None, continuations: dict[str, 
         steps = np.array([h["step"] for h in history])
         gain = np.array([h["val_psnr"] for h in history]) - state["baselines"][key]
         axis.plot(hours, gain, "o-", markersize=3, color="tab:blue", label="validation PSNR")
-        for (follow_label, follow), color in zip((continuations or {}).get(name, []), FOLLOW_COLORS):
+        for (_, follow_label, follow), color in zip((continuations or {}).get(name, []), FOLLOW_COLORS):
             start = follow["warm_start"]
             offset = longrun.hours_before(follow) - longrun.hours_before(state)
             follow_hours = offset + np.array([h["cpu_hours"] for h in follow["history"]])

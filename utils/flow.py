@@ -65,6 +65,22 @@ def time_channels(flows: np.ndarray, t: float) -> np.ndarray:
     return np.concatenate([flows, np.full(flows.shape[:2] + (1,), t, np.float32)], axis=-1)
 
 
+def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Samples ``image`` at (x + u, y + v) with bilinear interpolation (edges repeated).
+
+    Args:
+        image: (H, W, C) array.
+        flow: ``float32`` (H, W, 2).
+
+    Returns:
+        The warped image, same dtype and shape as ``image``.
+    """
+    height, width = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
 TEACHER_TOLERANCE = 0.05  # a teacher flow is trusted where it warps its frame onto the truth within this (mean |error|)
 TEACHER_MARGIN = 0.02  # ... and where it does so by this much better than the prior (about 5 grey levels)
 
@@ -85,22 +101,13 @@ def teacher_flows(frames: np.ndarray, prior: np.ndarray) -> np.ndarray:
         ``float32`` (H, W, 6): ``F_t->1``, ``F_t->3``, the weight of each.
     """
     truth = frames[1].astype(np.float32) / 255.0
-    height, width = truth.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-
-    def error(end, flow):
-        warped = cv2.remap(end, grid_x + flow[..., 0], grid_y + flow[..., 1], interpolation=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-        return np.abs(warped - truth).mean(-1, keepdims=True)
-
     flows, weights = [], []
     for end, prior_flow in ((frames[0], prior[..., 0:2]), (frames[2], prior[..., 2:4])):
         teacher = dis_flow(frames[1], end)
         end = end.astype(np.float32) / 255.0
-        taught = error(end, teacher)
+        taught, guessed = (np.abs(backward_warp(end, f) - truth).mean(-1, keepdims=True) for f in (teacher, prior_flow))
         flows.append(teacher)
-        weights.append(((taught < TEACHER_TOLERANCE) & (error(end, prior_flow) > taught + TEACHER_MARGIN))
-                       .astype(np.float32))
+        weights.append(((taught < TEACHER_TOLERANCE) & (guessed > taught + TEACHER_MARGIN)).astype(np.float32))
     return np.concatenate(flows + weights, axis=-1)
 
 

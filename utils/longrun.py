@@ -506,9 +506,7 @@ def _curves(path: str) -> int:
     if not states:
         print("error: no run under results/training yet: train one first (make train).", file=sys.stderr)
         return 2
-    followers = {parent: [(label, state) for _, label, state in chain]
-                 for parent, chain in continuations().items() if parent in states}
-    figures.longrun_curves(states, paths.resolve(path), continuations=followers)
+    figures.longrun_curves(states, paths.resolve(path), continuations=continuations())
     print(f"wrote {path}")
     for folder in (PROBES, TIME_PROBES):
         probes = sorted(paths.resolve(folder).glob("*.json"))

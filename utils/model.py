@@ -165,9 +165,14 @@ class FlowBlend(keras.layers.Layer):
         wanted = {"flow_update": self.flow_update, "mask_logit": True, "residual": self.residual}
         return [name for name in HEAD_CHANNELS if wanted[name]]
 
+    def head_channels(self) -> dict[str, slice]:
+        """``{name: channels}``: where each head sits in the heads convolution's output."""
+        bounds = np.cumsum([0] + [HEAD_CHANNELS[name] for name in self.head_names()])
+        return {name: slice(int(a), int(b)) for name, a, b in zip(self.head_names(), bounds[:-1], bounds[1:])}
+
     def split_heads(self, heads):
         """``{name: tensor}`` of the heads' channels; the mask logit with its gain applied."""
-        parts = dict(zip(self.head_names(), tf.split(heads, [HEAD_CHANNELS[n] for n in self.head_names()], -1)))
+        parts = {name: heads[..., channels] for name, channels in self.head_channels().items()}
         parts["mask_logit"] = self.mask_gain * parts["mask_logit"]
         return parts
 
@@ -397,13 +402,9 @@ def _grow_heads(mine: np.ndarray, theirs: np.ndarray, blend: "FlowBlend", donor_
         raise ValueError(f"warm start: the donor's heads ({', '.join(donor_blend.head_names())}, mask gain "
                          f"{donor_blend.mask_gain:g}) do not fit ({', '.join(blend.head_names())}, {blend.mask_gain:g}).")
 
-    def offsets(names):
-        bounds = np.cumsum([0] + [HEAD_CHANNELS[n] for n in names])
-        return {n: (int(a), int(b)) for n, a, b in zip(names, bounds[:-1], bounds[1:])}
-
-    grown, here, there = np.zeros(mine.shape, mine.dtype), offsets(blend.head_names()), offsets(donor_blend.head_names())
-    for head, (a, b) in there.items():
-        grown[..., here[head][0]:here[head][1]] = theirs[..., a:b]
+    grown, here = np.zeros(mine.shape, mine.dtype), blend.head_channels()
+    for head, channels in donor_blend.head_channels().items():
+        grown[..., here[head]] = theirs[..., channels]
     return grown
 
 
