@@ -159,6 +159,14 @@ def test_a_flow_correction_run_starts_where_the_time_run_ended(tiny_corpus, tmp_
                            log=lambda s: None, warm_start=str(time_dir / "best.weights.h5"), **{**TINY, "depth": 3})
     assert deeper["config"]["depth"] == 3 and deeper["history"][0]["val_psnr"] == pytest.approx(
         donor["best"]["val_psnr"], abs=1e-3)  # one level more, started as the donor
+    matched = longrun.train("flow_time", run_dir=tmp_path / "matched", data_dir=tiny_corpus, max_steps=2,
+                            log=lambda s: None, warm_start=str(tmp_path / "deeper" / "best.weights.h5"),
+                            **{**TINY, "depth": 3, "cost_radius": 1}, learning_rate=1e-2)
+    assert matched["history"][0]["val_psnr"] == pytest.approx(deeper["history"][0]["val_psnr"], abs=1e-3)
+    assert matched["history"][-1]["val_psnr"] != pytest.approx(matched["history"][0]["val_psnr"], abs=1e-4)
+    assert longrun._changes("matched", matched, deeper) == "a cost volume (radius 1)"
+    plain = {"config": {**matched["config"], "cost_radius": 0, "loss": "mse", "synthetic_fraction": 0.3}}
+    assert longrun._changes("matched", matched, plain) == "a cost volume (radius 1), charbonnier loss, 0% synthetic"
     (tmp_path / "training" / "update").mkdir()
     for name in ("state.json", "best.weights.h5"):
         (tmp_path / "update" / name).rename(tmp_path / "training" / "update" / name)
@@ -173,6 +181,8 @@ def test_a_flow_correction_run_starts_where_the_time_run_ended(tiny_corpus, tmp_
         [("update", "with a flow correction"), ("deeper", "3 levels")]
     with pytest.raises(ValueError, match="no flows to correct"):
         longrun.RunConfig.for_model("unet", flow_update=True)
+    with pytest.raises(ValueError, match="no flows to match around"):
+        longrun.RunConfig.for_model("unet", cost_radius=3)
 
 
 def test_a_distilled_run_trains_on_the_teacher_resumes_and_ships_the_plain_network(tiny_corpus, tmp_path):
@@ -223,7 +233,9 @@ def test_command_line_options_reach_a_new_run(monkeypatch, tmp_path):
     monkeypatch.setattr(longrun, "status", lambda root: [])
     code = longrun.main(["--model", "flow_time", "--hours", "0", "--run-dir", str(tmp_path / "run"), "--flow-update",
                          "--distill", "0.01", "--depth", "5", "--crop", "256", "192", "--batch-size", "4",
-                         "--source-balance", "0.5"])
+                         "--source-balance", "0.5", "--cost-volume", "3",
+                         "--synthetic-fraction", "0"])
     assert code == 0
     assert seen == {"model": "flow_time", "flow_update": True, "distill": 0.01, "depth": 5, "crop": (256, 192),
-                    "batch_size": 4, "source_balance": 0.5}
+                    "batch_size": 4, "source_balance": 0.5, "cost_radius": 3,
+                    "synthetic_fraction": 0.0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import keras
 import numpy as np
 import pytest
@@ -250,6 +251,48 @@ def test_time_model_sees_where_the_two_dis_flows_disagree():
     raw[..., 8] = 0.0  # frame 3 claims nothing moved: the two flows disagree by 4 px
     features = model_lib.TimePriorFeatures()([model_lib.TimePrior()(raw), raw]).numpy()
     assert np.abs(features[0, 4:12, 4:12, 17] * model_lib.FLOW_SCALE).min() == pytest.approx(4.0)
+
+
+def test_cost_volume_is_lowest_at_the_motion_the_prior_missed():
+    """Frame 3 is frame 1 moved 8 px right and 4 px down; the prior says nothing moved: the cost is lowest at the
+    change of motion d = (2, 1) (1/4-resolution pixels), at t = 1/2 and at t = 1/4; with the true flows, at d = 0."""
+    rng = np.random.default_rng(6)
+    texture = cv2.resize(rng.random((12, 18, 3)).astype(np.float32), (144, 96), interpolation=cv2.INTER_CUBIC)
+    frame1, frame3 = texture[8:72, 8:136], texture[4:68, 0:128]
+    layer = model_lib.CostVolume(3)
+    offsets = layer.offsets()
+    assert offsets.shape == (49, 2) and offsets[24].tolist() == [0.0, 0.0]
+    for t in (0.5, 0.25):
+        layout = np.zeros((1, 64, 128, 11), np.float32)
+        layout[..., 0:3], layout[..., 3:6], layout[..., 10] = frame1, frame3, t
+        cost = layer(layout).numpy()
+        assert cost.shape == (1, 16, 32, 49)
+        best = offsets[cost[0, 4:12, 4:28].argmin(-1)]  # away from the edges that warping repeats
+        assert (np.abs(best - [2.0, 1.0]).max(-1) == 0).mean() > 0.9
+        layout[..., 6:8] = -t * np.array([8.0, 4.0])  # the true F_t->1 and F_t->3: nothing left to find
+        layout[..., 8:10] = (1.0 - t) * np.array([8.0, 4.0])
+        assert (layer(layout).numpy()[0, 4:12, 4:28].argmin(-1) == 24).mean() > 0.9
+
+
+def test_a_cost_volume_warm_starts_as_the_model_without_it_and_survives_saving(tmp_path):
+    frame1, frame3 = _moving_pair()
+    donor = model_lib.build_flow_unet(4, 3, mask_gain=16.0, time_input=True)
+    layer = donor.get_layer("heads")
+    layer.set_weights([np.random.default_rng(7).normal(0, 0.05, w.shape).astype(np.float32) for w in layer.get_weights()])
+    network = model_lib.build_flow_unet(4, 3, mask_gain=16.0, time_input=True, cost_radius=2)
+    model_lib.warm_start_model(network, donor)
+    kernel = network.get_layer("down2_conv1").get_weights()[0]
+    assert kernel.shape[2] == 8 + 25 and not kernel[:, :, 8:].any()  # the 25 costs enter through zero weights
+    inputs = model_lib.model_inputs(frame1, frame3, 11, 0.25)
+    np.testing.assert_allclose(network(inputs).numpy(), donor(inputs).numpy(), atol=1e-5)
+    kernel[:, :, 8:] = np.random.default_rng(8).normal(0, 0.05, kernel[:, :, 8:].shape)
+    network.get_layer("down2_conv1").set_weights([kernel, network.get_layer("down2_conv1").get_weights()[1]])
+    assert np.abs(network(inputs).numpy() - donor(inputs).numpy()).max() > 1e-4  # ... which training moves
+    network.save(tmp_path / "cost.keras")
+    loaded = keras.models.load_model(tmp_path / "cost.keras", compile=False)
+    np.testing.assert_allclose(loaded(inputs).numpy(), network(inputs).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="needs depth > 2"):
+        model_lib.build_flow_unet(4, 2, cost_radius=3)
 
 
 def test_loss_names_without_tensorflow_are_the_losses():

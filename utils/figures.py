@@ -395,11 +395,12 @@ def probe_curves(states: dict[str, dict], baseline: str = "dis", path=None):
         baseline: ``dis`` or ``average`` (the key of ``state["baselines"]``).
         path: where to save the figure (optional).
     """
-    figure, axis = plt.subplots(figsize=(9.6, 3.4))
-    for label, state in states.items():
+    figure, axis = plt.subplots(figsize=(9.6, max(3.4, 0.22 * len(states))))  # room for the legend's lines
+    for index, (label, state) in enumerate(states.items()):
         steps = [h["step"] for h in state["history"]]
         gains = [h["val_psnr"] - state["baselines"][baseline] for h in state["history"]]
-        axis.plot(steps, gains, "o-", markersize=3, label=label)
+        # past ten lines the colour cycle repeats: the later ones dashed, with square markers
+        axis.plot(steps, gains, "o-" if index < 10 else "s--", markersize=3, label=label)
     axis.axhline(0.0, color="grey", linewidth=1)
     axis.set_xlabel("steps (a batch each)")
     axis.set_ylabel(f"validation dB above {LONGRUN_BASELINES['flow' if baseline == 'dis' else 'unet'][2]}")

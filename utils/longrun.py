@@ -9,7 +9,9 @@ best weights, see :func:`utils.model.warm_start_model`, and is validated at t = 
 ``--flow-update`` gives a new run a flow-correction head (started at zero, so a warm start from a run
 without one begins exactly where that run ended); ``--depth`` one level more than the weights it starts
 from (also started as them), ``--crop`` and ``--batch-size`` other crops; ``--distill W`` adds a flow
-teacher to the loss (:func:`utils.losses.flow_distillation`: DIS from the true frame, where it beats the prior).
+teacher to the loss (:func:`utils.losses.flow_distillation`: DIS from the true frame, where it beats the prior);
+``--cost-volume R`` lets the UNet read how well the frames match around its flows
+(:class:`utils.model.CostVolume`, entering through zero weights, so a warm start begins where its donor ended).
 
 Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
 validation set of :func:`utils.sampler.validation_set` (real footage, whole shots that training never
@@ -80,6 +82,7 @@ class RunConfig:
     ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (decay per step)
     distill: float = 0.0  # > 0: weight of the flow teacher's term (utils.losses.flow_distillation) in the loss
     source_balance: float = 0.0  # 0: triplets equally likely; 1: sources equally likely (sampler.training_dataset)
+    cost_radius: int = 0  # > 0: a cost volume of this radius joins the flow UNet (utils.model.CostVolume)
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> "RunConfig":
@@ -89,6 +92,8 @@ class RunConfig:
             raise ValueError(f"Unknown model {model!r}: expected one of {', '.join(RUNS)}.")
         if model == "unet" and overrides.get("flow_update"):
             raise ValueError("--flow-update: the unet run has no flows to correct (a flow or flow_time run).")
+        if model == "unet" and overrides.get("cost_radius"):
+            raise ValueError("--cost-volume: the unet run has no flows to match around (a flow or flow_time run).")
         if overrides.get("distill") and not overrides.get("flow_update"):
             raise ValueError("--distill: teaches a flow correction; give --flow-update too (a flow or flow_time run).")
         defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1},
@@ -104,7 +109,8 @@ def build_network(config: RunConfig):
     if config.model in ("flow", "flow_time"):
         return model_lib.build_flow_unet(config.base_filters, config.depth, mask_gain=config.mask_gain,
                                          name=f"{config.model}_unet_corpus", initializer=config.initializer,
-                                         flow_update=config.flow_update, time_input=config.time_input)
+                                         flow_update=config.flow_update, time_input=config.time_input,
+                                         cost_radius=config.cost_radius)
     return model_lib.build_unet(config.base_filters, config.depth, "residual", name="unet_corpus",
                                 initializer=config.initializer)
 
@@ -477,6 +483,12 @@ def _changes(name: str, state: dict, donor: dict) -> str:
         changes.append(f"sources balanced {config['source_balance']:g}")
     if config.get("distill") and not before.get("distill"):
         changes.append(f"flow teacher x{config['distill']:g}")
+    if config.get("cost_radius") and not before.get("cost_radius"):
+        changes.append(f"a cost volume (radius {config['cost_radius']})")
+    if config["loss"] != before.get("loss", config["loss"]):
+        changes.append(f"{config['loss']} loss")
+    if config["synthetic_fraction"] != before.get("synthetic_fraction", config["synthetic_fraction"]):
+        changes.append(f"{config['synthetic_fraction']:.0%} synthetic")
     return ", ".join(changes) or f"continued as {name}"
 
 
@@ -537,7 +549,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="a new flow-correction run also learns the flows of a teacher (DIS from the true frame)")
     parser.add_argument("--source-balance", type=float, metavar="B",
                         help="0: train triplets equally likely (default); 1: each source equally likely")
+    parser.add_argument("--synthetic-fraction", type=float, metavar="F",
+                        help="share of synthetic scenes among the training examples (default 0.3; 0.1 for unet)")
     parser.add_argument("--depth", type=int, help="levels of a new run's UNet (a warm start may add one)")
+    parser.add_argument("--cost-volume", type=int, metavar="R", dest="cost_radius",
+                        help="a new flow run's UNet also reads a matching cost around its flows at 1/4 resolution "
+                             "((2R+1)^2 changes of motion, 4 px apart; e.g. 3)")
     parser.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="a new run's training crops (default 128 128)")
     parser.add_argument("--batch-size", type=int, help="a new run's batch (default 16)")
     parser.add_argument("--ema", type=float, metavar="DECAY",
@@ -579,9 +596,10 @@ def _run(args) -> int:
         overrides["ema"] = args.ema
     if args.distill:
         overrides["distill"] = args.distill
-    if args.source_balance is not None:
-        overrides["source_balance"] = args.source_balance
-    for key in ("depth", "crop", "batch_size"):
+    for key in ("source_balance", "synthetic_fraction"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    for key in ("depth", "crop", "batch_size", "cost_radius"):
         if getattr(args, key) is not None:
             overrides[key] = tuple(args.crop) if key == "crop" else getattr(args, key)
     try:

@@ -16,7 +16,8 @@ Three output heads (``output_mode``):
 ``build_flow_unet(time_input=True)`` is the time-conditioned flow UNet: its 11 input channels are
 frame 1, frame 3, DIS's flows in both directions and the time t (a constant plane); it makes the
 intermediate flows at t itself (:class:`TimePrior`), sees where the two DIS flows disagree, and its
-blend starts from the weights 1 - t and t, so that untrained it is DIS at any t.
+blend starts from the weights 1 - t and t, so that untrained it is DIS at any t. With ``cost_radius`` it
+also reads a matching cost around the prior flows at 1/4 resolution (:class:`CostVolume`).
 """
 
 from __future__ import annotations
@@ -105,10 +106,14 @@ def _conv_block(x, filters: int, name: str, initializer: str = "glorot_uniform")
     return x
 
 
-def _unet_body(x, base_filters: int, depth: int, initializer: str = "glorot_uniform"):
-    """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks)."""
+def _unet_body(x, base_filters: int, depth: int, initializer: str = "glorot_uniform", cost=None):
+    """Encoder (conv blocks and 2x2 max pooling) and decoder (upsampling, skip concatenation, conv blocks).
+
+    ``cost`` (a :class:`CostVolume`) joins the pooled features at the input of level :data:`COST_LEVEL`."""
     skips = []
     for level in range(depth):
+        if cost is not None and level == COST_LEVEL:
+            x = keras.layers.Concatenate(name="with_cost")([x, cost])
         x = _conv_block(x, base_filters * 2**level, f"down{level}", initializer)
         if level < depth - 1:
             skips.append(x)
@@ -274,9 +279,61 @@ class TimePriorFeatures(keras.layers.Layer):
         return tf.concat([base, 2.0 * t - 1.0, *(r / FLOW_SCALE for r in at_t)], axis=-1)
 
 
+COST_LEVEL = 2  # the cost volume joins the UNet at 1/4 resolution (the input of its third level)
+COST_GAIN = 10.0  # mean absolute differences of about 0.02-0.2 -> about 0.2-2
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class CostVolume(keras.layers.Layer):
+    """How well frame 1 and frame 3 match around the prior flows, for each change of motion on a grid:
+    the evidence a flow network reads where DIS is wrong (PWC-Net's and BMBC's cost volumes, without
+    learned features).
+
+    At 1/4 resolution (frames and flows averaged over 4x4 pixels), for each change ``d`` of the motion from
+    frame 1 to frame 3 on the grid ``{-r .. r}^2`` (steps of 4 pixels), frame 1 is sampled at
+    ``x + F_t->1 - t d`` and frame 3 at ``x + F_t->3 + (1 - t) d`` (where the pixel at x would come from if the
+    motion were the prior's plus d) and their mean absolute difference is averaged over 3x3: low where d is
+    the better motion. ``d = 0`` is the prior's own match. The layer has no weights and passes no gradient.
+
+    Input: the flow UNet's layout (frames, ``F_t->1``, ``F_t->3`` and, for the time model, the t plane;
+    without it t = 1/2), height and width multiples of 4. Output: ``(2r + 1)^2`` channels at 1/4 resolution,
+    times :data:`COST_GAIN`, in the order of :meth:`offsets`.
+    """
+
+    def __init__(self, radius: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.radius = int(radius)
+
+    def offsets(self) -> np.ndarray:
+        """The changes of motion ``d`` (x, y) at 1/4 resolution, one per output channel: ((2r + 1)^2, 2)."""
+        steps = np.arange(-self.radius, self.radius + 1, dtype=np.float32)
+        grid_y, grid_x = np.meshgrid(steps, steps, indexing="ij")
+        return np.stack([grid_x.ravel(), grid_y.ravel()], axis=-1)
+
+    def call(self, layout):
+        layout = tf.stop_gradient(tf.cast(layout, tf.float32))
+        small = tf.nn.avg_pool2d(layout, 4, 4, "VALID")
+        t = small[..., 10:11] if layout.shape[-1] > 10 else 0.5
+        offsets = tf.constant(self.offsets())[:, None, None, None, :]  # (n, 1, 1, 1, 2)
+        count = offsets.shape[0]
+        shape = tf.shape(small)
+
+        def warped(image, flow, sign):  # every offset at once: (n * batch, h, w, c), offsets outermost
+            flows = flow[None] / 4.0 + sign * offsets
+            return warp.backward_warp(tf.tile(image, [count, 1, 1, 1]), tf.reshape(flows, [-1, shape[1], shape[2], 2]))
+
+        difference = tf.abs(warped(small[..., 0:3], small[..., 6:8], -t) - warped(small[..., 3:6], small[..., 8:10], 1.0 - t))
+        cost = tf.nn.avg_pool2d(tf.reduce_mean(difference, -1, keepdims=True), 3, 1, "SAME")
+        cost = tf.reshape(cost, [count, shape[0], shape[1], shape[2]])
+        return COST_GAIN * tf.transpose(cost, [1, 2, 3, 0])
+
+    def get_config(self):
+        return {**super().get_config(), "radius": self.radius}
+
+
 def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = True, mask_gain: float = 4.0,
                     name: str = "flow_unet", initializer: str = "glorot_uniform",
-                    flow_update: bool = True, time_input: bool = False) -> keras.Model:
+                    flow_update: bool = True, time_input: bool = False, cost_radius: int = 0) -> keras.Model:
     """Builds the flow-guided UNet.
 
     The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
@@ -296,6 +353,8 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
             scale through the levels; Keras's ``glorot_uniform`` halves it at every level).
         flow_update: learn a correction to the prior flows (else keep DIS's flows and learn the blend).
         time_input: the time-conditioned model (11 input channels: frames, DIS flows both ways, t).
+        cost_radius: > 0: a :class:`CostVolume` of this radius ((2r + 1)^2 channels) joins the UNet at 1/4
+            resolution (needs ``depth`` > 2): where the frames match better than by the prior's flows.
 
     Returns:
         A functional model mapping (batch, H, W, 10) to (batch, H, W, 3) for any H and W; the
@@ -304,6 +363,9 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     if depth < 1 or base_filters < 1:
         raise ValueError(f"build_flow_unet needs depth >= 1 and base_filters >= 1, got depth={depth}, "
                          f"base_filters={base_filters}.")
+    if cost_radius and depth <= COST_LEVEL:
+        raise ValueError(f"build_flow_unet: a cost volume joins level {COST_LEVEL} (1/4 resolution), "
+                         f"so it needs depth > {COST_LEVEL}, got depth={depth}.")
     if time_input:
         inputs = keras.Input(shape=(None, None, 11), name="frames_flows_and_time")
     else:
@@ -317,7 +379,8 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         features = TimePriorFeatures(dtype="float32", name="prior_features")([padded, raw])
     else:
         features = PriorFeatures(name="prior_features")(padded)
-    x = _unet_body(features, base_filters, depth, initializer)
+    cost = CostVolume(cost_radius, dtype="float32", name="cost_volume")(padded) if cost_radius else None
+    x = _unet_body(features, base_filters, depth, initializer, cost)
     # One zero-initialised 3x3 convolution for all heads: with 8 outputs it costs about a third of three
     # convolutions with 4, 1 and 3 (oneDNN computes channels in blocks), forward and backward.
     blend = FlowBlend(mask_gain, residual, flow_update, time_input, dtype="float32", name="blend")
