@@ -220,6 +220,9 @@ def test_weight_average_is_what_validation_judges_and_resumes(tiny_corpus, tmp_p
     with pytest.raises(ValueError, match="ema must be in"):
         longrun.train("flow", run_dir=tmp_path / "bad", data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
                       ema=1.5, **TINY)
+    with pytest.raises(ValueError, match="synthetic_fraction must be in"):
+        longrun.train("flow", run_dir=tmp_path / "plain", data_dir=tiny_corpus, max_steps=8, log=lambda s: None,
+                      synthetic_fraction=1.5)
 
 
 def test_command_line_options_reach_a_new_run(monkeypatch, tmp_path):

@@ -293,6 +293,8 @@ def test_a_cost_volume_warm_starts_as_the_model_without_it_and_survives_saving(t
     np.testing.assert_allclose(loaded(inputs).numpy(), network(inputs).numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="needs depth > 2"):
         model_lib.build_flow_unet(4, 2, cost_radius=3)
+    with pytest.raises(ValueError, match="cost_radius >= 0"):
+        model_lib.build_flow_unet(4, 3, cost_radius=-1)
 
 
 def test_loss_names_without_tensorflow_are_the_losses():

@@ -194,7 +194,8 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
         corpus_: a :class:`utils.sampler.Corpus` (default: the one under ``data_dir``).
         log: gets one line per chunk (default: printed and flushed).
         overrides: :class:`RunConfig` fields for a new run; on a resumed run only ``learning_rate``,
-            ``chunk_steps``, ``patience`` and ``synthetic_fraction`` may change (recorded in the state).
+            ``chunk_steps``, ``patience``, ``synthetic_fraction``, ``ema`` and ``source_balance`` may change
+            (recorded in the state).
 
     Returns:
         The final state.
@@ -207,7 +208,6 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
 
     log = log or (lambda line: print(line, flush=True))  # flushed: the lines reach a pipe (tee) or a log file at once
     run_dir = paths.resolve(run_dir or f"results/training/{model}")
-    run_dir.mkdir(parents=True, exist_ok=True)
     state = read_state(run_dir)
     if state is None:
         config = RunConfig.for_model(model, **overrides)
@@ -227,6 +227,9 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
             state["config"][key] = value
             state["config_changes"].append({"step": state["step"], key: value})
 
+    if not 0.0 <= config.synthetic_fraction <= 1.0:
+        raise ValueError(f"synthetic_fraction must be in [0, 1] (a share of the examples), got {config.synthetic_fraction}.")
+    run_dir.mkdir(parents=True, exist_ok=True)
     corpus_ = corpus_ or sampler.Corpus(data_dir)
     flow_prior = config.model == "flow"
     times = VALIDATION_TIMES if config.time_input else None

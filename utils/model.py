@@ -363,6 +363,8 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     if depth < 1 or base_filters < 1:
         raise ValueError(f"build_flow_unet needs depth >= 1 and base_filters >= 1, got depth={depth}, "
                          f"base_filters={base_filters}.")
+    if cost_radius < 0:
+        raise ValueError(f"build_flow_unet needs cost_radius >= 0 (0: no cost volume), got {cost_radius}.")
     if cost_radius and depth <= COST_LEVEL:
         raise ValueError(f"build_flow_unet: a cost volume joins level {COST_LEVEL} (1/4 resolution), "
                          f"so it needs depth > {COST_LEVEL}, got depth={depth}.")
