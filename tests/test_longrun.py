@@ -167,6 +167,11 @@ def test_a_flow_correction_run_starts_where_the_time_run_ended(tiny_corpus, tmp_
     assert longrun._changes("matched", matched, deeper) == "a cost volume (radius 1)"
     plain = {"config": {**matched["config"], "cost_radius": 0, "loss": "mse", "synthetic_fraction": 0.3}}
     assert longrun._changes("matched", matched, plain) == "a cost volume (radius 1), charbonnier loss, 0% synthetic"
+    wider = longrun.train("flow_time", run_dir=tmp_path / "wider", data_dir=tiny_corpus, max_steps=0,
+                          log=lambda s: None, warm_start=str(time_dir / "best.weights.h5"),
+                          **{**TINY, "base_filters": 8})  # twice as wide, started as the donor
+    assert wider["history"][0]["val_psnr"] == pytest.approx(donor["best"]["val_psnr"], abs=1e-3)
+    assert longrun._changes("wider", wider, donor) == "8 filters"
     (tmp_path / "training" / "update").mkdir()
     for name in ("state.json", "best.weights.h5"):
         (tmp_path / "update" / name).rename(tmp_path / "training" / "update" / name)
@@ -237,8 +242,8 @@ def test_command_line_options_reach_a_new_run(monkeypatch, tmp_path):
     code = longrun.main(["--model", "flow_time", "--hours", "0", "--run-dir", str(tmp_path / "run"), "--flow-update",
                          "--distill", "0.01", "--depth", "5", "--crop", "256", "192", "--batch-size", "4",
                          "--source-balance", "0.5", "--cost-volume", "3",
-                         "--synthetic-fraction", "0"])
+                         "--synthetic-fraction", "0", "--base-filters", "24"])
     assert code == 0
     assert seen == {"model": "flow_time", "flow_update": True, "distill": 0.01, "depth": 5, "crop": (256, 192),
                     "batch_size": 4, "source_balance": 0.5, "cost_radius": 3,
-                    "synthetic_fraction": 0.0}
+                    "synthetic_fraction": 0.0, "base_filters": 24}

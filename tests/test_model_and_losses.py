@@ -238,6 +238,30 @@ def test_a_level_deeper_warm_starts_as_the_donor_and_then_sees_its_new_level():
         model_lib.warm_start_model(model_lib.build_flow_unet(4, 5, mask_gain=16.0, time_input=True), donor)
 
 
+@pytest.mark.parametrize("cost_radius", [0, 1])
+def test_a_wider_model_warm_starts_as_the_narrower_donor(cost_radius):
+    frame1, frame3 = _moving_pair()
+    donor = model_lib.build_flow_unet(4, 3, mask_gain=16.0, time_input=True)
+    rng = np.random.default_rng(9)
+    for layer in donor.layers:  # a donor whose every weight matters (its heads are not zero)
+        if layer.weights:
+            layer.set_weights([rng.normal(0, 0.1, w.shape).astype(np.float32) for w in layer.get_weights()])
+    network = model_lib.build_flow_unet(8, 3, mask_gain=16.0, time_input=True, cost_radius=cost_radius)
+    model_lib.warm_start_model(network, donor)
+    assert (model_lib.unet_width(network), model_lib.unet_width(donor)) == (8, 4)
+    inputs = model_lib.model_inputs(frame1, frame3, 11, 0.25)
+    np.testing.assert_allclose(network(inputs).numpy(), donor(inputs).numpy(), atol=1e-5)
+    # dec1_conv1 joins the upsampled bottom (32 channels, the donor's 16 first) and the skip (16, the donor's 8 first):
+    kernel, bias = network.get_layer("dec1_conv1").get_weights()
+    assert kernel.shape[2:] == (48, 8 * 2) and not kernel[:, :, 16:32, :8].any() and not kernel[:, :, 40:, :8].any()
+    assert kernel[:, :, :, 8:].any()  # the new channels keep their random start; they enter the donor's through zeros
+    kernel[:, :, 40:, :8] = rng.normal(0, 0.1, kernel[:, :, 40:, :8].shape)
+    network.get_layer("dec1_conv1").set_weights([kernel, bias])
+    assert np.abs(network(inputs).numpy() - donor(inputs).numpy()).max() > 1e-4
+    with pytest.raises(ValueError, match="narrower"):
+        model_lib.warm_start_model(donor, network)
+
+
 def test_time_model_sees_where_the_two_dis_flows_disagree():
     """Consistent flows give zero disagreement features; flows that do not invert each other do not."""
     raw = np.zeros((1, 16, 16, 11), np.float32)

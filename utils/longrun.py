@@ -11,7 +11,8 @@ without one begins exactly where that run ended); ``--depth`` one level more tha
 from (also started as them), ``--crop`` and ``--batch-size`` other crops; ``--distill W`` adds a flow
 teacher to the loss (:func:`utils.losses.flow_distillation`: DIS from the true frame, where it beats the prior);
 ``--cost-volume R`` lets the UNet read how well the frames match around its flows
-(:class:`utils.model.CostVolume`, entering through zero weights, so a warm start begins where its donor ended).
+(:class:`utils.model.CostVolume`, entering through zero weights, so a warm start begins where its donor ended);
+``--base-filters N`` a wider UNet, which a warm start from a narrower run also begins as that run.
 
 Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
 validation set of :func:`utils.sampler.validation_set` (real footage, whole shots that training never
@@ -478,6 +479,8 @@ def _changes(name: str, state: dict, donor: dict) -> str:
     changes = []
     if config["flow_update"] and not before.get("flow_update"):
         changes.append("with a flow correction")
+    if config["base_filters"] != before.get("base_filters", config["base_filters"]):
+        changes.append(f"{config['base_filters']} filters")
     if config["depth"] != before.get("depth", config["depth"]):
         changes.append(f"{config['depth']} levels")
     if list(config["crop"]) != list(before.get("crop", config["crop"])):
@@ -555,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-fraction", type=float, metavar="F",
                         help="share of synthetic scenes among the training examples (default 0.3; 0.1 for unet)")
     parser.add_argument("--depth", type=int, help="levels of a new run's UNet (a warm start may add one)")
+    parser.add_argument("--base-filters", type=int, metavar="N",
+                        help="a new run's UNet width (default 16; a warm start from a narrower run starts as it)")
     parser.add_argument("--cost-volume", type=int, metavar="R", dest="cost_radius",
                         help="a new flow run's UNet also reads a matching cost around its flows at 1/4 resolution "
                              "((2R+1)^2 changes of motion, 4 px apart; e.g. 3)")
@@ -602,7 +607,7 @@ def _run(args) -> int:
     for key in ("source_balance", "synthetic_fraction"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
-    for key in ("depth", "crop", "batch_size", "cost_radius"):
+    for key in ("depth", "crop", "batch_size", "cost_radius", "base_filters"):
         if getattr(args, key) is not None:
             overrides[key] = tuple(args.crop) if key == "crop" else getattr(args, key)
     try:

@@ -415,6 +415,10 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
     if grown not in (0, 1):
         raise ValueError(f"warm start: the model has {depth} levels, the donor {depth - grown} "
                          "(a warm start adds one level at most).")
+    widths = unet_width(model), unet_width(donor)
+    if widths[0] != widths[1]:
+        _widen(model, donor, widths, grown, blends)
+        return
     for layer in model.layers:
         if not layer.weights:
             continue
@@ -431,6 +435,47 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
         else:
             weights = [_grow_inputs(layer.name, mine, theirs) for mine, theirs in zip(layer.get_weights(), source.get_weights())]
         layer.set_weights(weights)
+
+
+def unet_width(model: keras.Model) -> int:
+    """The filters of a UNet's first level (``down0_conv1``): its width, doubled at every level below."""
+    return int(model.get_layer("down0_conv1").get_weights()[0].shape[-1])
+
+
+def _input_segments(model: keras.Model, name: str) -> list[int]:
+    """The channels of each part a convolution's input joins (decoder blocks: upsampled and skip; the cost
+    volume's level: pooled features and costs), or its one input's channels."""
+    joined = {f"dec{name[3:-6]}_conv1": f"skip{name[3:-6]}", f"down{COST_LEVEL}_conv1": "with_cost"}.get(name)
+    if joined is not None and any(layer.name == joined for layer in model.layers):
+        return [int(tensor.shape[-1]) for tensor in model.get_layer(joined).input]
+    return [int(model.get_layer(name).get_weights()[0].shape[2])]
+
+
+def _widen(model: keras.Model, donor: keras.Model, widths: tuple[int, int], grown: int, blends) -> None:
+    """:func:`warm_start_model` into a wider UNet: each convolution's donor channels keep the donor's weights, the
+    new channels' weights into them are zero (so the wider model starts as the donor), and the new channels keep
+    their random start (they reach the output once training moves those zeros)."""
+    if widths[0] < widths[1] or grown or (None not in blends and blends[0].head_names() != blends[1].head_names()):
+        raise ValueError(f"warm start: a wider model ({widths[0]} filters, donor {widths[1]}) starts from a donor "
+                         "of the same depth and heads, narrower.")
+    donors = {layer.name: layer for layer in donor.layers if layer.weights}
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        if layer.name not in donors:
+            raise ValueError(f"warm start: the donor has no layer {layer.name!r} (not the same size?).")
+        (kernel, bias), (theirs, their_bias) = layer.get_weights(), donors[layer.name].get_weights()
+        mine_parts, their_parts = _input_segments(model, layer.name), _input_segments(donor, layer.name)
+        their_parts += [0] * (len(mine_parts) - len(their_parts))  # a part the donor lacks (the costs) gets zeros
+        if len(their_parts) != len(mine_parts) or any(t > m for t, m in zip(their_parts, mine_parts)):
+            raise ValueError(f"warm start: {layer.name} joins parts of {mine_parts} channels, the donor {their_parts}.")
+        rows = np.concatenate([start + np.arange(size) for start, size in
+                               zip(np.cumsum([0] + mine_parts[:-1]), their_parts)]).astype(int)
+        outputs = theirs.shape[-1]
+        kernel[:, :, :, :outputs] = 0.0
+        kernel[:, :, rows, :outputs] = theirs
+        bias[:outputs] = their_bias
+        layer.set_weights([kernel, bias])
 
 
 def unet_depth(model: keras.Model) -> int:
