@@ -260,6 +260,8 @@ def test_a_wider_model_warm_starts_as_the_narrower_donor(cost_radius):
     assert np.abs(network(inputs).numpy() - donor(inputs).numpy()).max() > 1e-4
     with pytest.raises(ValueError, match="narrower"):
         model_lib.warm_start_model(donor, network)
+    with pytest.raises(ValueError, match="mask gain"):  # a wider model must start as its donor: same blend
+        model_lib.warm_start_model(model_lib.build_flow_unet(8, 3, mask_gain=4.0, time_input=True), donor)
 
 
 def test_time_model_sees_where_the_two_dis_flows_disagree():

@@ -417,7 +417,7 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
                          "(a warm start adds one level at most).")
     widths = unet_width(model), unet_width(donor)
     if widths[0] != widths[1]:
-        _widen(model, donor, widths, grown, blends)
+        _widen(model, donor, donors, widths, grown, blends)
         return
     for layer in model.layers:
         if not layer.weights:
@@ -445,20 +445,24 @@ def unet_width(model: keras.Model) -> int:
 def _input_segments(model: keras.Model, name: str) -> list[int]:
     """The channels of each part a convolution's input joins (decoder blocks: upsampled and skip; the cost
     volume's level: pooled features and costs), or its one input's channels."""
-    joined = {f"dec{name[3:-6]}_conv1": f"skip{name[3:-6]}", f"down{COST_LEVEL}_conv1": "with_cost"}.get(name)
+    joined = {f"down{COST_LEVEL}_conv1": "with_cost"}.get(name)
+    if name.startswith("dec") and name.endswith("_conv1"):
+        joined = name.replace("dec", "skip", 1).removesuffix("_conv1")
     if joined is not None and any(layer.name == joined for layer in model.layers):
         return [int(tensor.shape[-1]) for tensor in model.get_layer(joined).input]
     return [int(model.get_layer(name).get_weights()[0].shape[2])]
 
 
-def _widen(model: keras.Model, donor: keras.Model, widths: tuple[int, int], grown: int, blends) -> None:
+def _widen(model: keras.Model, donor: keras.Model, donors: dict, widths: tuple[int, int], grown: int,
+           blends) -> None:
     """:func:`warm_start_model` into a wider UNet: each convolution's donor channels keep the donor's weights, the
     new channels' weights into them are zero (so the wider model starts as the donor), and the new channels keep
     their random start (they reach the output once training moves those zeros)."""
-    if widths[0] < widths[1] or grown or (None not in blends and blends[0].head_names() != blends[1].head_names()):
+    other_heads = None not in blends and (blends[0].head_names(), blends[0].mask_gain) != (
+        blends[1].head_names(), blends[1].mask_gain)
+    if widths[0] < widths[1] or grown or other_heads:
         raise ValueError(f"warm start: a wider model ({widths[0]} filters, donor {widths[1]}) starts from a donor "
-                         "of the same depth and heads, narrower.")
-    donors = {layer.name: layer for layer in donor.layers if layer.weights}
+                         "of the same depth, heads and mask gain, narrower.")
     for layer in model.layers:
         if not layer.weights:
             continue
