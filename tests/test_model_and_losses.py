@@ -95,6 +95,25 @@ def test_losses_on_known_inputs():
     np.testing.assert_allclose(losses.ssim_loss(truth, truth), [0.0, 0.0], atol=1e-6)
 
 
+def test_psnr_loss_is_minus_the_psnr_and_weighs_each_image_as_the_metric_does():
+    truth = tf.fill((2, 16, 16, 3), 0.5)
+    prediction = truth + tf.constant([0.01, 0.1])[:, None, None, None]  # 40 dB and 20 dB
+    np.testing.assert_allclose(losses.psnr_loss(truth, prediction, floor=0.0), -losses.psnr(truth, prediction),
+                               atol=1e-3)
+    errors = np.array([1e-4, 1e-2]) + losses.PSNR_LOSS_FLOOR
+    np.testing.assert_allclose(losses.psnr_loss(truth, prediction), 10 * np.log10(errors), atol=1e-3)
+    np.testing.assert_allclose(losses.psnr_loss(truth, truth), [-50.0, -50.0], atol=1e-4)  # the floor: 1e-5
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(prediction)
+        by_error, by_decibel = tf.reduce_mean(losses.mse_loss(truth, prediction)), \
+            tf.reduce_mean(losses.psnr_loss(truth, prediction))
+    per_image = [np.abs(tape.gradient(loss, prediction).numpy()).mean(axis=(1, 2, 3)) for loss in (by_error, by_decibel)]
+    assert per_image[0][1] == pytest.approx(10 * per_image[0][0], rel=1e-4)  # MSE: the 20 dB image pulls 10x harder
+    # PSNR: the MSE's gradient over each image's own error, so a dB costs the same on both (but for the floor)
+    assert per_image[1][0] / per_image[1][1] == pytest.approx(errors[1] / (10 * errors[0]), rel=1e-3)
+    assert losses.get_loss("psnr") is losses.psnr_loss and "psnr" not in losses.LOSSES  # long runs only
+
+
 def test_ssim_matches_scikit_image():
     rng = np.random.default_rng(0)
     truth = rng.random((40, 52, 3)).astype(np.float32)
@@ -116,7 +135,7 @@ def test_psnr_by_hand():
 
 
 def test_unknown_names_are_refused():
-    with pytest.raises(ValueError, match="Unknown loss 'l1'.*mse, charbonnier, ssim"):
+    with pytest.raises(ValueError, match="Unknown loss 'l1'.*mse, charbonnier, ssim, psnr"):
         losses.get_loss("l1")
     with pytest.raises(ValueError, match="Unknown profile 'huge'.*default, full, smoke"):
         profiles.get_profile("huge")
@@ -328,3 +347,4 @@ def test_loss_names_without_tensorflow_are_the_losses():
     from utils import pipeline
 
     assert tuple(losses.LOSSES) == pipeline.LOSS_NAMES
+    assert tuple(losses.LONG_RUN_LOSSES) == pipeline.LONG_RUN_LOSS_NAMES

@@ -300,6 +300,7 @@ LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"),
 
 
 FOLLOW_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown")
+LOSS_LABELS = {"mse": "MSE", "charbonnier": "Charbonnier", "ssim": "1 - SSIM", "psnr": "minus PSNR, dB"}
 
 
 def longrun_curves(states: dict[str, dict], path=None,
@@ -347,7 +348,7 @@ def longrun_curves(states: dict[str, dict], path=None,
         if losses:
             right = axis.twinx()
             right.plot(*zip(*losses), "--", color="tab:orange", linewidth=1, label="training loss")
-            right.set_ylabel("training loss (Charbonnier)", fontsize=8)
+            right.set_ylabel(f"training loss ({LOSS_LABELS.get(state['config'].get('loss'), 'Charbonnier')})", fontsize=8)
             right.tick_params(labelsize=7)
             lines = axis.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
             axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="lower right")

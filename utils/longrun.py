@@ -12,7 +12,9 @@ from (also started as them), ``--crop`` and ``--batch-size`` other crops; ``--di
 teacher to the loss (:func:`utils.losses.flow_distillation`: DIS from the true frame, where it beats the prior);
 ``--cost-volume R`` lets the UNet read how well the frames match around its flows
 (:class:`utils.model.CostVolume`, entering through zero weights, so a warm start begins where its donor ended);
-``--base-filters N`` a wider UNet, which a warm start from a narrower run also begins as that run.
+``--base-filters N`` a wider UNet, which a warm start from a narrower run also begins as that run;
+``--loss psnr`` trains on minus each image's PSNR (:func:`utils.losses.psnr_loss`), the score that
+validation ranks by, instead of an error that the batch's hardest crops rule.
 
 Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
 validation set of :func:`utils.sampler.validation_set` (real footage, whole shots that training never
@@ -48,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import paths
-from utils.pipeline import LOSS_NAMES  # utils.losses' names, without importing TensorFlow for --help
+from utils.pipeline import LONG_RUN_LOSS_NAMES  # utils.losses' names, without importing TensorFlow for --help
 
 RUNS = ("flow", "unet", "flow_time")
 VALIDATION_TIMES = (0.25, 0.5, 0.75)  # the time model's validation targets (frames i+1, i+2, i+3 of i .. i+4)
@@ -546,7 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", help="default: results/training/MODEL")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--learning-rate", type=float, help="set the learning rate (new or resumed run)")
-    parser.add_argument("--loss", choices=LOSS_NAMES, help="loss of a new run (default: charbonnier)")
+    parser.add_argument("--loss", choices=LONG_RUN_LOSS_NAMES, help="loss of a new run (default: charbonnier; psnr: minus each image's PSNR, "
+                        "the validation score itself)")
     parser.add_argument("--flow-update", action="store_true",
                         help="a new flow run also learns a correction to DIS's flows (a zero-initialised head)")
     parser.add_argument("--warm-start", metavar="WEIGHTS",

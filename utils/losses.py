@@ -3,6 +3,8 @@
 - Mean squared error: the classic; averages plausible answers, so it blurs.
 - Charbonnier: sqrt((y - y_hat)^2 + eps^2), a smooth L1; robust to outliers, sharper.
 - SSIM loss: 1 - SSIM, rewards local structure (contrast, edges) over exact values.
+- PSNR loss (long runs only): minus each image's PSNR, so that every image weighs as the mean PSNR of
+  validation weighs it.
 
 Images are float tensors in [0, 1] of shape (batch, height, width, 3).
 """
@@ -36,18 +38,37 @@ def ssim_loss(y_true, y_pred):
     return 1.0 - ssim(y_true, y_pred)
 
 
+PSNR_LOSS_FLOOR = 1e-5  # mean squared error added before the log: images past 50 dB count as 50 dB
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+def psnr_loss(y_true, y_pred, floor: float = PSNR_LOSS_FLOOR):
+    """Minus the PSNR of each image (dB), ``10 log10(MSE + floor)``: the validation score itself as a loss.
+
+    A batch's mean squared error is ruled by its hardest images (a crop at 28 dB has 16 times the error of
+    one at 40 dB), while the mean PSNR that ranks checkpoints counts one dB the same on every image. The
+    gradient of this loss is the MSE's divided by each image's own error, so every image weighs as the
+    metric weighs it. ``floor`` keeps a nearly static crop from taking all the weight.
+    """
+    y_true, y_pred = tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32)
+    error = tf.reduce_mean(tf.square(y_true - y_pred), axis=[1, 2, 3])
+    return (10.0 / np.log(10.0)) * tf.math.log(error + floor)
+
+
 LOSSES = {"mse": mse_loss, "charbonnier": charbonnier_loss, "ssim": ssim_loss}
+# Losses for the long runs only (utils.longrun --loss); the tutorial's comparison trains the three above.
+LONG_RUN_LOSSES = {**LOSSES, "psnr": psnr_loss}
 
 
 def get_loss(name: str):
-    """Returns the loss function called ``name`` (``mse``, ``charbonnier`` or ``ssim``).
+    """Returns the loss function called ``name`` (``mse``, ``charbonnier``, ``ssim`` or ``psnr``).
 
     Raises:
         ValueError: for any other name.
     """
-    if name not in LOSSES:
-        raise ValueError(f"Unknown loss {name!r}: expected one of {', '.join(LOSSES)}.")
-    return LOSSES[name]
+    if name not in LONG_RUN_LOSSES:
+        raise ValueError(f"Unknown loss {name!r}: expected one of {', '.join(LONG_RUN_LOSSES)}.")
+    return LONG_RUN_LOSSES[name]
 
 
 def flow_distillation(loss, weight: float):

@@ -33,6 +33,7 @@ NOTEBOOKS = (
 TRAINING_NOTEBOOK = "04_training.ipynb"
 FLOW_LOSS = "charbonnier"
 LOSS_NAMES = ("mse", "charbonnier", "ssim")  # utils.losses.LOSSES, named here so that --help imports no TensorFlow
+LONG_RUN_LOSS_NAMES = LOSS_NAMES + ("psnr",)  # utils.losses.LONG_RUN_LOSSES
 # TensorFlow's C++ start-up lines (absl logs them before TF_CPP_MIN_LOG_LEVEL is read).
 STARTUP_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|To enable the following instructions|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\])")
 
