@@ -121,3 +121,9 @@ def test_long_run_and_probe_curves_are_drawn_from_run_states(tmp_path):
     figure = figures.probe_curves({"a": state([0, -0.1], 34.0), "b": state([0, 0.1, 0.2], 34.0)}, "dis",
                                   path=tmp_path / "probes.png")
     assert [line.get_label() for line in figure.axes[0].get_lines()][:2] == ["a", "b"]
+    many = {f"run {k}": state([0, 0.01 * k], 34.0) for k in range(22)}
+    figure = figures.probe_curves({**many, "winner (shipped: step 400)": state([0, 0.3], 34.0)})
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    styles = {(line.get_color(), line.get_linestyle(), line.get_marker()) for label, line in lines.items() if label.startswith("run ")}
+    assert len(styles) == 22  # the colour cycle repeats every ten lines, the style does not
+    assert lines["winner (shipped: step 400)"].get_color() == "black" and lines["winner (shipped: step 400)"].get_linewidth() > 2

@@ -300,6 +300,7 @@ LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"),
 
 
 FOLLOW_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown")
+PROBE_STYLES = ("o-", "s--", "^:", "d-.")
 LOSS_LABELS = {"mse": "MSE", "charbonnier": "Charbonnier", "ssim": "1 - SSIM", "psnr": "minus PSNR, dB"}
 
 
@@ -348,7 +349,7 @@ def longrun_curves(states: dict[str, dict], path=None,
         if losses:
             right = axis.twinx()
             right.plot(*zip(*losses), "--", color="tab:orange", linewidth=1, label="training loss")
-            right.set_ylabel(f"training loss ({LOSS_LABELS.get(state['config'].get('loss'), 'Charbonnier')})", fontsize=8)
+            right.set_ylabel(f"training loss ({LOSS_LABELS.get(state.get('config', {}).get('loss'), 'Charbonnier')})", fontsize=8)
             right.tick_params(labelsize=7)
             lines = axis.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
             axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="lower right")
@@ -400,8 +401,11 @@ def probe_curves(states: dict[str, dict], baseline: str = "dis", path=None):
     for index, (label, state) in enumerate(states.items()):
         steps = [h["step"] for h in state["history"]]
         gains = [h["val_psnr"] - state["baselines"][baseline] for h in state["history"]]
-        # past ten lines the colour cycle repeats: the later ones dashed, with square markers
-        axis.plot(steps, gains, "o-" if index < 10 else "s--", markersize=3, label=label)
+        if "(shipped:" in label:  # the run whose weights are shipped stands out
+            axis.plot(steps, gains, "o-", color="black", linewidth=2.2, markersize=3, label=label, zorder=3)
+            continue
+        # past ten lines the colour cycle repeats: each ten after that with other markers and dashes
+        axis.plot(steps, gains, PROBE_STYLES[index // 10 % len(PROBE_STYLES)], markersize=3, label=label)
     axis.axhline(0.0, color="grey", linewidth=1)
     axis.set_xlabel("steps (a batch each)")
     axis.set_ylabel(f"validation dB above {LONGRUN_BASELINES['flow' if baseline == 'dis' else 'unet'][2]}")
