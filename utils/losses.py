@@ -50,9 +50,7 @@ def psnr_loss(y_true, y_pred, floor: float = PSNR_LOSS_FLOOR):
     gradient of this loss is the MSE's divided by each image's own error, so every image weighs as the
     metric weighs it. ``floor`` keeps a nearly static crop from taking all the weight.
     """
-    y_true, y_pred = tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32)
-    error = tf.reduce_mean(tf.square(y_true - y_pred), axis=[1, 2, 3])
-    return (10.0 / np.log(10.0)) * tf.math.log(error + floor)
+    return (10.0 / np.log(10.0)) * tf.math.log(mse_loss(y_true, y_pred) + floor)
 
 
 LOSSES = {"mse": mse_loss, "charbonnier": charbonnier_loss, "ssim": ssim_loss}
