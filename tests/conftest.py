@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils import data, synthetic
+from utils.data import synthetic, vimeo
 
 
 @pytest.fixture(autouse=True)
@@ -30,14 +30,14 @@ def vimeo_root(tmp_path):
     train = [f"00001/{k:04d}" for k in range(1, 7)]
     test = ["00002/0001", "00002/0002"]
     for triplet_id in train + test:
-        data.write_triplet(root, triplet_id, synthetic.make_triplet(rng, (48, 64)))
-    data.write_triplet_list(root, "train", train)
-    data.write_triplet_list(root, "test", test)
+        vimeo.write_triplet(root, triplet_id, synthetic.make_triplet(rng, (48, 64)))
+    vimeo.write_triplet_list(root, "train", train)
+    vimeo.write_triplet_list(root, "test", test)
     return root
 
 
 def write_tiny_corpus(root, shots: int = 6, frames: int = 7, size=(40, 56), seed: int = 0) -> dict:
-    """A corpus folder as :mod:`utils.corpus` writes it (shots as ``.npy``, ``manifest.json``), without ffmpeg.
+    """A corpus folder as :mod:`utils.data.corpus` writes it (shots as ``.npy``, ``manifest.json``), without ffmpeg.
 
     Each shot pans a random texture by 2 px a frame; shot 2 is validation, the others train.
     """

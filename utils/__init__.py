@@ -1,22 +1,16 @@
-"""Shared code for the frame-interpolation tutorial.
+"""Shared code for the frame-interpolation tutorial, in wings that follow the notebooks.
 
-The notebooks in ``notebooks/`` stay short and narrative; everything they
-rely on lives here, one module per concern:
+- ground floor: :mod:`utils.paths`, :mod:`utils.profiles`, :mod:`utils.quiet`, :mod:`utils.flow` (DIS),
+  :mod:`utils.hardware`; imports no wing
+- :mod:`utils.media`: images and video in and out, plotting helpers
+- :mod:`utils.data` (notebook 01): Vimeo90K layout, clips, synthetic scenes, TFRecords, the corpus and its sampler
+- :mod:`utils.models` (02-03): the UNets, warping, warm starts, losses, baselines, the one ``Method`` and loader
+- :mod:`utils.training` (04): fit helpers, the long run, its records and curves
+- :mod:`utils.evaluation` (05): scores and the evaluation command
+- :mod:`utils.video` (06): retiming and the video command
+- :mod:`utils.tools`: the notebook runner, the benchmarks, the Colab links
 
-- :mod:`utils.paths`     where the repository, data and results live
-- :mod:`utils.profiles`  the ``smoke`` / ``default`` / ``full`` run sizes
-- :mod:`utils.data`      Vimeo90K triplet layout, ``tf.data`` pipeline
-- :mod:`utils.clips`     real video clips turned into Vimeo-layout triplets
-- :mod:`utils.synthetic` synthetic triplets with exact ground truth
-- :mod:`utils.model`     the UNet
-- :mod:`utils.losses`    MSE, Charbonnier, SSIM losses; PSNR, SSIM metrics
-- :mod:`utils.training`  strategy, precision, callbacks, fit, weights
-- :mod:`utils.baselines` classical interpolation baselines
-- :mod:`utils.evaluation` metrics of every method on held-out triplets
-- :mod:`utils.viz`       comparison grids, GIFs, interactive viewer
-- :mod:`utils.pipeline`  papermill runner for the numbered notebooks
-
-Modules import TensorFlow lazily so that ``import utils`` stays fast.
+A floor imports only its own and the floors listed before it; ``tests/ground/test_layout.py`` checks it.
 """
 
 __version__ = "0.1.0"

@@ -65,7 +65,7 @@ def time_channels(flows: np.ndarray, t: float) -> np.ndarray:
     return np.concatenate([flows, np.full(flows.shape[:2] + (1,), t, np.float32)], axis=-1)
 
 
-def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def warp_frame(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Samples ``image`` at (x + u, y + v) with bilinear interpolation (edges repeated).
 
     Args:
@@ -82,6 +82,8 @@ def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 
 TEACHER_TOLERANCE = 0.05  # a teacher flow is trusted where it warps its frame onto the truth within this (mean |error|)
+
+
 TEACHER_MARGIN = 0.02  # ... and where it does so by this much better than the prior (about 5 grey levels)
 
 
@@ -105,7 +107,7 @@ def teacher_flows(frames: np.ndarray, prior: np.ndarray) -> np.ndarray:
     for end, prior_flow in ((frames[0], prior[..., 0:2]), (frames[2], prior[..., 2:4])):
         teacher = dis_flow(frames[1], end)
         end = end.astype(np.float32) / 255.0
-        taught, guessed = (np.abs(backward_warp(end, f) - truth).mean(-1, keepdims=True) for f in (teacher, prior_flow))
+        taught, guessed = (np.abs(warp_frame(end, f) - truth).mean(-1, keepdims=True) for f in (teacher, prior_flow))
         flows.append(teacher)
         weights.append(((taught < TEACHER_TOLERANCE) & (guessed > taught + TEACHER_MARGIN)).astype(np.float32))
     return np.concatenate(flows + weights, axis=-1)
@@ -115,5 +117,3 @@ def flow_prior(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> np.nda
     """DIS flows in both directions turned into the two intermediate flows (H, W, 4) at time ``t``."""
     flows = dis_flows(frame1, frame3)
     return intermediate_flows(flows[..., :2], flows[..., 2:], t)
-
-

@@ -7,9 +7,12 @@ folder, so notebooks resolve every relative path against the repository root.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+
+DEFAULT_CHECKPOINT = "results/models/flow_time_corpus.keras"  # the long-trained time-conditioned flow UNet
 
 
 def repo_root() -> Path:
@@ -64,3 +67,21 @@ def atomic_target(path: str | Path):
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def save_json(payload: dict, path: str | Path) -> Path:
+    """Writes JSON atomically (temporary file, then rename); returns the path."""
+    with atomic_target(path) as temporary:
+        temporary.write_text(json.dumps(payload, indent=1))
+    return Path(path)
+
+
+def load_json(path: str | Path) -> dict:
+    """Reads a JSON file, with a clear error when it is missing or broken."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"JSON file not found: {path}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Cannot parse {path}: expected JSON ({error}).") from error

@@ -89,3 +89,9 @@ def get_profile(name: str) -> Profile:
             f"Unknown profile {name!r}: expected one of {', '.join(sorted(PROFILES))}."
         )
     return PROFILES[name]
+
+
+LOSS_NAMES = ("mse", "charbonnier", "ssim")  # utils.models.losses.LOSSES, named here so that --help imports no TensorFlow
+
+
+LONG_RUN_LOSS_NAMES = LOSS_NAMES + ("psnr",)  # utils.models.losses.LONG_RUN_LOSSES

@@ -1,0 +1,99 @@
+"""The README's promises about installation and results stay true."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+from utils import paths
+from utils.evaluation import scoring
+
+ROOT = paths.repo_root()
+README = (ROOT / "README.md").read_text()
+
+
+def _pins_from_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+
+
+def test_environment_yml_has_the_same_pins():
+    conda = set(re.findall(r"^\s+- ([\w.-]+==[\w.]+)$", (ROOT / "environment.yml").read_text(), re.M))
+    assert conda == _pins_from_pyproject()
+
+
+def test_ci_runs_the_readme_test_command():
+    commands = re.findall(r"^make (\w+) ", README, re.M)
+    assert commands[:2] == ["demo", "test"]
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_results_table_is_the_committed_one():
+    assert _block("results-table") == (ROOT / "results" / "metrics.md").read_text().strip()
+
+
+def _block(name: str) -> str:
+    match = re.search(rf"<!-- {name}.*?-->\n(.*?)\n<!-- end {name} -->", README, re.S)
+    assert match, f"README has no {name} block"
+    return match.group(1).strip()
+
+
+def test_readme_test_clip_table_is_the_committed_one():
+    table = _block("test-table")
+    assert table == (ROOT / "results" / "evaluation_test_clips.md").read_text().strip()
+    result = json.loads((ROOT / "results" / "evaluation_test_clips.json").read_text())
+    assert result["triplets"] == 476 and result["data_root"].endswith("test_clips")
+    for name, scores in result["methods"].items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert f"{scores['psnr']:.2f} / {scores['ssim']:.4f}" in row
+
+
+def test_readme_corpus_table_is_the_committed_one():
+    assert _block("corpus-table") == (ROOT / "results" / "corpus.md").read_text().strip()
+
+
+def test_video_table_matches_its_scores():
+    table = (ROOT / "results" / "video_interpolation.md").read_text()
+    scores = json.loads((ROOT / "results" / "video_interpolation.json").read_text())["scores"]
+    for clip, methods in scores.items():
+        for method, values in methods.items():
+            row = next(line for line in table.splitlines() if line.startswith(f"| {method} |"))
+            assert f"{sum(values['psnr']) / len(values['psnr']):.2f} / " in row, (clip, method)
+
+
+def test_readme_is_a_front_page():
+    assert len(README.encode()) <= 12_288, f"README.md is {len(README.encode())} bytes; details belong in results/"
+
+
+def test_results_table_matches_metrics_json():
+    metrics = json.loads((ROOT / "results" / "metrics.json").read_text())
+    table = (ROOT / "results" / "metrics.md").read_text()
+    for name, result in metrics["methods"].items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert f"{result['psnr']:.2f} / {result['ssim']:.4f}" in row
+
+
+def test_readme_figures_exist():
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
+        if not target.startswith("http"):
+            assert (ROOT / target).is_file(), target
+
+
+def test_benchmarks_are_linked_and_hold_the_corpus_reader():
+    assert "results/benchmarks.md" in README
+    committed = (ROOT / "results" / "benchmarks.md").read_text()
+    measured = json.loads((ROOT / "results" / "benchmarks.json").read_text())
+    for row in measured["input"]["rows"]:
+        assert f"| {row['triplets_per_second']:.0f} |" in committed, row["reader"]
+    assert {"corpus", "corpus+prior"} <= {row["reader"] for row in measured["input"]["rows"]}
+
+
+def test_readme_times_table_is_the_committed_one():
+    """The README's table at t = 1/4, 1/2, 3/4 is the file the evaluation command wrote from its JSON."""
+
+    table = _block("times-table")
+    assert table == (ROOT / "results" / "evaluation_times.md").read_text().strip()
+    result = json.loads((ROOT / "results" / "evaluation_times.json").read_text())
+    assert scoring.times_table(result) == table
+    assert [float(t) for t in result["times"]] == [0.25, 0.5, 0.75]

@@ -1,0 +1,247 @@
+"""One way to interpolate: the :class:`Method` that notebooks, evaluation, the video command and bench share.
+
+A method maps two ``uint8`` RGB frames (H, W, 3) to the frame halfway between them, ``float32`` in [0, 1].
+:func:`load_method` is the one loader: a baseline's name (``average``, ``dis``, ``minterpolate``; the table
+:data:`BASELINES`) or a checkpoint saved by this repository, by default :data:`utils.paths.DEFAULT_CHECKPOINT` (the
+long-trained time-conditioned flow UNet)::
+
+    method = load_method()                      # the shipped model
+    middle = method(frame_a, frame_b)           # t = 1/2
+    quarter = method.at_time(frame_a, frame_b, 0.25)   # any t, where the method has it (DIS, averaging, time model)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from utils import flow, paths
+from utils.media import image_io, video_io
+from utils.models import baselines, tiling, unet, warp  # noqa: F401 (unet and warp register the custom layers)
+
+MAX_LEVELS = 6  # a midpoint network reaches multiples of 1 / 2**MAX_LEVELS
+
+Frames = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class Method:
+    """An interpolation method: ``method(frame_a, frame_b)`` is the middle frame (``float32`` in [0, 1]).
+
+    Attributes:
+        name: the name tables and figures show (``DIS flow``, ``time flow UNet corpus``).
+        at_time: ``(frame_a, frame_b, t) -> frame`` for any t in (0, 1) where the method has it, else ``None``
+            (a midpoint network: :func:`utils.video.interpolator.frames_between` reaches other times by halving).
+        model: the Keras model behind a checkpoint's method (``None`` for the classical baselines).
+    """
+
+    def __init__(self, name: str, midpoint: Frames, at_time: Callable[..., np.ndarray] | None = None,
+                 model: keras.Model | None = None):
+        self.name, self.midpoint, self.at_time, self.model = name, midpoint, at_time, model
+
+    def __call__(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        return self.midpoint(frame_a, frame_b)
+
+    def __repr__(self) -> str:
+        return f"Method({self.name!r}{', any t' if self.at_time is not None else ''})"
+
+
+BASELINES: dict[str, Method] = {
+    "average": Method("frame average", baselines.frame_average, at_time=baselines.frame_average),
+    "dis": Method("DIS flow", baselines.dis_interpolate, at_time=baselines.dis_interpolate),
+    "minterpolate": Method("minterpolate", baselines.minterpolate),
+}
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Loads a ``.keras`` model saved by this repository.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if the file is not a loadable Keras model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Model file not found: {path}. Train one with notebooks/04_training.ipynb.")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a broken file
+        raise ValueError(f"Cannot load model {path}: expected a .keras file saved by utils ({error}).") from error
+
+
+def load_method(spec: str | Path = paths.DEFAULT_CHECKPOINT, tile: int = tiling.DEFAULT_TILE,
+                overlap: int = tiling.DEFAULT_OVERLAP) -> Method:
+    """The method ``spec`` names: a key of :data:`BASELINES`, or a ``.keras`` checkpoint.
+
+    Args:
+        spec: ``average``, ``dis``, ``minterpolate`` or a checkpoint path (relative to the current folder;
+            the default, :data:`utils.paths.DEFAULT_CHECKPOINT`, to the repository).
+        tile, overlap: tiling of large frames for a checkpoint (:func:`utils.models.tiling.tiled`).
+
+    Raises:
+        FileNotFoundError: for a missing checkpoint.
+        ValueError: for a checkpoint that does not load.
+    """
+    if isinstance(spec, str) and spec in BASELINES:
+        return BASELINES[spec]
+    path = paths.resolve(spec) if str(spec) == paths.DEFAULT_CHECKPOINT else Path(spec)
+    return model_method(load_model(path), tile, overlap, name=method_label(path))
+
+
+def load_methods(method_names: Sequence[str], checkpoints: Sequence[str | Path]) -> dict[str, Method]:
+    """name -> :class:`Method` for the chosen baselines and one method per checkpoint, through :func:`load_method`.
+
+    Args:
+        method_names: any of ``model``, ``average``, ``dis``, ``minterpolate``.
+        checkpoints: ``.keras`` files, used when ``model`` is among the methods; each becomes a method named
+            after its file (:func:`method_label`).
+
+    Raises:
+        ValueError: for an unknown method name, ``model`` without checkpoints, or a checkpoint that does not load.
+        FileNotFoundError: for a missing checkpoint.
+    """
+    methods = {}
+    for name in method_names:
+        if name not in METHOD_CHOICES:
+            raise ValueError(f"Unknown method {name!r}: expected some of {', '.join(METHOD_CHOICES)}.")
+        if name == "model" and not checkpoints:
+            raise ValueError("Method 'model' needs at least one --checkpoint.")
+        for method in [load_method(c) for c in checkpoints] if name == "model" else [BASELINES[name]]:
+            methods[method.name] = method
+    return methods
+
+
+METHOD_CHOICES = ("model", *BASELINES)
+
+
+def method_label(checkpoint: str | Path) -> str:
+    """Display name of a checkpoint: ``mse.keras`` -> ``UNet mse``, ``flow_charbonnier.keras`` -> ``flow UNet
+    charbonnier``, ``flow_time_corpus.keras`` -> ``time flow UNet corpus``."""
+    stem = Path(checkpoint).stem
+    if stem.startswith("flow_time_"):
+        return f"time flow UNet {stem[len('flow_time_'):]}"
+    if stem.startswith("flow_"):
+        return f"flow UNet {stem[len('flow_'):]}"
+    return f"UNet {stem[len('unet_'):]}" if stem.startswith("unet_") else f"UNet {stem}"
+
+
+def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: int = tiling.DEFAULT_OVERLAP,
+                 name: str | None = None) -> Method:
+    """Wraps a UNet as a :class:`Method`, tiled for large frames (:func:`utils.models.tiling.tiled`).
+
+    For the flow head the DIS prior flows are computed once on the whole frames (so tiles agree on
+    the motion) and cut into tiles with the frames. The time-conditioned model (11 input channels) gets
+    ``at_time``: any t directly, DIS's flows computed once per pair however many times are asked of it.
+    """
+    predict = predictor(model)
+    channels = predict.channels
+    align = tiling.padding_multiple(model)
+
+    def run(inputs: np.ndarray) -> np.ndarray:
+        return np.asarray(predict(inputs[None]))[0]
+
+    def midpoint(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        if channels == 11:
+            return at_time(frame_a, frame_b, 0.5)
+        inputs = model_inputs(frame_a, frame_b, channels)[0]
+        return np.clip(tiling.tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
+
+    last: dict = {}  # the last pair's DIS flows: a 24 -> 60 fps conversion asks 2 or 3 times of one pair
+
+    def at_time(frame_a: np.ndarray, frame_b: np.ndarray, t: float) -> np.ndarray:
+        if last.get("a") is not frame_a or last.get("b") is not frame_b:
+            last.update(a=frame_a, b=frame_b, flows=flow.dis_flows(frame_a, frame_b))
+        inputs = time_inputs(frame_a, frame_b, last["flows"], t)
+        return np.clip(tiling.tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
+
+    return Method(name or model.name, midpoint, at_time if channels == 11 else None, model=model)
+
+
+def check_times(times: Sequence[float]) -> list[float]:
+    """Validates times strictly between 0 (frame A) and 1 (frame B).
+
+    Raises:
+        InputError: naming the offending time.
+    """
+    for t in times:
+        if not 0.0 < t < 1.0:
+            raise video_io.InputError(f"--times: {t} is not strictly between 0 and 1 (0 is frame A, 1 frame B).")
+    return [float(t) for t in times]
+
+
+def midpoint_time(t: float) -> float:
+    """The time a midpoint network reaches for ``t``: the nearest multiple of 1/64 inside (0, 1)."""
+    steps = 2**MAX_LEVELS
+    return min(max(round(t * steps), 1), steps - 1) / steps
+
+
+def frames_between(method: Method, frame_a: np.ndarray, frame_b: np.ndarray,
+                   times: Sequence[float]) -> dict[float, np.ndarray]:
+    """Frames at the given ``times`` between ``frame_a`` (t=0) and ``frame_b`` (t=1).
+
+    A method with an ``at_time(frame_a, frame_b, t)`` attribute (DIS, averaging) computes each time
+    directly. Otherwise (a network trained for the midpoint) each time is reached by recursive midpoints,
+    to the nearest multiple of 1/64 (:func:`midpoint_time`); only the midpoints some time needs are
+    computed (3 calls for 1/4, 1/2 and 3/4).
+
+    Returns:
+        requested time -> ``uint8`` (H, W, 3) frame.
+    """
+    wanted = check_times(times)
+    at_time = getattr(method, "at_time", None)
+    if at_time is not None:
+        return {t: image_io.to_uint8(at_time(frame_a, frame_b, t)) for t in wanted}
+    cache: dict[tuple[float, float], np.ndarray] = {}
+
+    def at(t: float, lo: float, hi: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        middle_time = 0.5 * (lo + hi)
+        key = (lo, hi)
+        if key not in cache:
+            cache[key] = image_io.to_uint8(method(a, b))
+        middle = cache[key]
+        if math.isclose(t, middle_time):
+            return middle
+        return at(t, lo, middle_time, a, middle) if t < middle_time else at(t, middle_time, hi, middle, b)
+
+    return {t: at(midpoint_time(t), 0.0, 1.0, frame_a, frame_b) for t in wanted}
+
+
+def predictor(model: keras.Model):
+    """Returns a traced inference function for (batch, H, W, channels) float inputs of any size.
+
+    One graph serves every frame size (the spatial dimensions are left unknown), so a loop over
+    clips of different sizes does not retrace.
+    """
+    signature = [tf.TensorSpec((None, None, None, unet.input_channels(model)), tf.float32)]
+    function = tf.function(lambda inputs: model(inputs, training=False), input_signature=signature)
+    function.channels = unet.input_channels(model)
+    return function
+
+
+def time_inputs(frame1: np.ndarray, frame3: np.ndarray, flows: np.ndarray, t: float) -> np.ndarray:
+    """The time model's input (H, W, 11) from two ``uint8`` frames, their :func:`utils.flow.dis_flows` and t."""
+    stacked = np.concatenate([frame1, frame3], axis=-1).astype(np.float32) / 255.0
+    return np.concatenate([stacked, flow.time_channels(flows, t)], axis=-1)
+
+
+def model_inputs(frame1: np.ndarray, frame3: np.ndarray, channels: int = 6, t: float = 0.5) -> np.ndarray:
+    """Stacks two ``uint8`` frames into one network input (1, H, W, channels), floats in [0, 1].
+
+    With ``channels=10`` (the flow head) the DIS prior flows ``F_t->1`` and ``F_t->3`` (pixels) at t = 1/2
+    follow the six colour channels; with ``channels=11`` (the time model) DIS's flows ``F_1->3``, ``F_3->1``
+    and a plane of ``t``.
+    """
+    if frame1.shape != frame3.shape:
+        raise ValueError(f"Expected two frames of one size, got {frame1.shape} and {frame3.shape}.")
+    if channels == 11:
+        return time_inputs(frame1, frame3, flow.dis_flows(frame1, frame3), t)[None]
+    stacked = np.concatenate([frame1, frame3], axis=-1).astype(np.float32) / 255.0
+    if channels == 10:
+        stacked = np.concatenate([stacked, flow.flow_prior(frame1, frame3)], axis=-1)
+    elif channels != 6:
+        raise ValueError(f"Expected a model with 6, 10 or 11 input channels, got {channels}.")
+    return stacked[None]

@@ -1,0 +1,132 @@
+"""Interpolate your own frames and videos with a trained model.
+
+    python -m utils.video.interpolate pair frame_a.png frame_b.png -o middle.png
+    python -m utils.video.interpolate pair frame_a.png frame_b.png -o frames/ --times 0.3 0.7
+    python -m utils.video.interpolate video input.mp4 -o output.mp4 --fps 60
+    python -m utils.video.interpolate video input.mov -o output.webm --factor 3
+    python -m utils.video.interpolate video frames_in/ -o frames_out/ --factor 2 --input-fps 12
+
+What ``video`` guarantees:
+
+- Any target rate (``--fps``) or any integer multiple (``--factor``): output frame k shows time
+  k / fps, taken from the input frames around it at the exact fraction t between them (a frame that
+  falls on an input frame is that frame; lowering the rate picks the nearest frames). The duration is
+  unchanged within one output frame.
+- Containers by suffix: ``.mp4``, ``.mkv``, ``.mov`` (H.264), ``.webm`` (VP9 + Opus), ``.gif`` (one
+  palette for the clip), or a folder (no suffix) of numbered PNG frames; any other suffix is refused
+  before any work. The frame size is kept exactly, odd sizes included.
+- The audio stream is copied unchanged (re-encoded only when the container cannot hold its codec:
+  AAC for .mp4/.mov, Opus for .webm; a GIF or a folder has none).
+- Scene cuts are not blended: between two frames of different shots the nearer frame is repeated.
+- Frames of any size: frames larger than ``--tile`` are processed in overlapping tiles, so memory
+  stays bounded (a 3840x2160 frame needs no more memory for the network than a 1024x1024 one).
+- Nothing half-written at OUTPUT: the result is written to a temporary file beside it and renamed
+  when complete; an existing OUTPUT is refused unless ``--overwrite``.
+
+Times: DIS, averaging and the time-conditioned flow UNet (the default model,
+``results/models/flow_time_corpus.keras``, trained on the real-footage corpus) compute any t directly. A
+network trained for the midpoint (``--checkpoint results/models/flow_corpus.keras`` or the models that
+notebook 4 trains) reaches other times by recursive midpoints (1/4 is the midpoint of frame A and the 1/2
+frame), to the nearest multiple of 1/64 (at 24 fps, within 0.33 ms of the wanted time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from utils import paths, quiet
+from utils.media import image_io, video_io
+from utils.models import tiling
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m utils.video.interpolate", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--checkpoint", default=paths.DEFAULT_CHECKPOINT,
+                        help=f"trained .keras model (default {paths.DEFAULT_CHECKPOINT}, in the repository; any other path is taken from the current folder)")
+    common.add_argument("--method", default="model", choices=("model", "dis", "average"),
+                        help="the network (default) or a classical baseline")
+    common.add_argument("--tile", type=int, default=tiling.DEFAULT_TILE,
+                        help=f"largest tile side in pixels; bigger frames are processed in tiles (default {tiling.DEFAULT_TILE})")
+    common.add_argument("--overlap", type=int, default=tiling.DEFAULT_OVERLAP,
+                        help=f"pixels shared by neighbouring tiles (default {tiling.DEFAULT_OVERLAP})")
+    common.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    common.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
+    commands = parser.add_subparsers(dest="command", required=True)
+    pair = commands.add_parser("pair", parents=[common], help="frames between two images")
+    pair.add_argument("frame_a", type=Path)
+    pair.add_argument("frame_b", type=Path)
+    pair.add_argument("-o", "--output", type=Path, required=True,
+                      help="an image file, or a folder when several --times are given")
+    pair.add_argument("--times", type=float, nargs="+", default=[0.5],
+                      help="times strictly between 0 and 1 (default 0.5)")
+    video = commands.add_parser("video", parents=[common], help="a video (or a folder of frames) at N times the frame rate")
+    video.add_argument("input", type=Path, help="a video file or a folder of numbered frames")
+    video.add_argument("-o", "--output", type=Path, required=True,
+                       help=f"a video file ({', '.join(video_io.CONTAINERS)}) or a folder (no suffix) for PNG frames")
+    rate = video.add_mutually_exclusive_group()
+    rate.add_argument("--fps", type=float, default=None, help="output frame rate, e.g. 60 (any rate, up or down)")
+    rate.add_argument("--factor", type=int, default=None,
+                      help="output rate = this whole number x the input rate (default 2 when --fps is not given)")
+    video.add_argument("--input-fps", type=float, default=None,
+                       help=f"frame rate of a folder of frames (default {video_io.DEFAULT_FOLDER_FPS:g}) or to override a video's")
+    video.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (2 for bad input, with a one-line message)."""
+    args = _parser().parse_args(argv)
+
+    with quiet.native_stderr_to_log("interpolate", args.verbose):
+        return _run(args)
+
+
+def _run(args) -> int:
+    """Runs a parsed command line (see :func:`main`)."""
+    # deferred: TensorFlow loads in seconds; --help and argument errors stay instant
+    from utils.models import interpolator
+    from utils.video import convert, retime
+
+    try:
+        if args.tile < 64 or not 0 <= args.overlap < args.tile // 2:
+            raise video_io.InputError(f"--tile must be at least 64 and --overlap between 0 and tile/2, got "
+                             f"--tile {args.tile} --overlap {args.overlap}.")
+        if args.command == "pair":
+            frame_a, frame_b = image_io.read_image(args.frame_a), image_io.read_image(args.frame_b)
+            if frame_a.shape != frame_b.shape:
+                raise video_io.InputError(f"{args.frame_a} is {frame_a.shape[1]}x{frame_a.shape[0]} but {args.frame_b} is "
+                                 f"{frame_b.shape[1]}x{frame_b.shape[0]}: the two frames must have one size.")
+            for given in (args.frame_a, args.frame_b):
+                if args.output.resolve() == given.resolve():
+                    raise video_io.InputError(f"Output {args.output} is an input: choose another path.")
+            times = interpolator.check_times(args.times)
+            method = interpolator.load_method(args.checkpoint if args.method == "model" else args.method, args.tile, args.overlap)
+            written = convert.write_pair_outputs(interpolator.frames_between(method, frame_a, frame_b, times), args.output, args.overwrite)
+            print(json.dumps({"times": times, "outputs": [paths.display(p) for p in written]}))
+        else:
+            video_io.check_output_kind(args.output)  # an unknown suffix fails before anything is read
+            if args.factor is not None:
+                retime.check_factor(args.factor)
+            source = video_io.open_source(args.input, args.input_fps)
+            convert.check_output(source.path, args.output, args.overwrite)
+            method = interpolator.load_method(args.checkpoint if args.method == "model" else args.method, args.tile, args.overlap)
+            summary = convert.convert_video(source, args.output, method, args.factor, args.overwrite, not args.quiet,
+                                    fps=args.fps)
+            print(json.dumps(summary))
+    except (video_io.InputError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written to the output", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
