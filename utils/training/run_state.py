@@ -139,7 +139,7 @@ class RunState:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"state.json: unknown field(s) {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}: not a run's state.json")
         return cls(**{**values, "config": RunConfig.from_json(values["config"]),
                       "best": Best(**values["best"]) if values.get("best") else None,
                       "history": [Checkpoint(**entry) for entry in values.get("history", [])],
@@ -193,7 +193,12 @@ def read_state(run_dir: str | Path) -> RunState | None:
     """The :class:`RunState` in ``run_dir/state.json`` (or a probe record's file), ``None`` before a first chunk."""
     path = paths.resolve(run_dir)
     path = path if path.suffix == ".json" else path / "state.json"
-    return RunState.from_json(json.loads(path.read_text())) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return RunState.from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 def write_state(run_dir: Path, state: RunState) -> None:
