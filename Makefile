@@ -1,15 +1,21 @@
 # The README's two commands: `make demo` (install + run the notebook pipeline) and `make test`
-# (install + run every test). Both need only Python 3.11 on the machine.
-PYTHON ?= python3.11
+# (install + run every test). Both need only a Python 3.10-3.12 on the machine: the first of python3.11, python3.12,
+# python3.10 on PATH, unless PYTHON=... names one (make test PYTHON=python3.12).
+PYTHON ?= $(firstword $(foreach version,3.11 3.12 3.10,$(shell command -v python$(version) 2>/dev/null)))
+# Every recipe line runs in bash with pipefail: `cmd | tee log` fails when cmd fails.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= default
 
-.PHONY: install demo test test-unit test-notebooks notebooks corpus train curves evaluate-test train-flow evaluate bench clean
+.PHONY: install demo test test-unit test-notebooks notebooks corpus train curves evaluate-test train-flow evaluate bench gpu-check clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: no python3.11, python3.12 or python3.10 on PATH: install one, or pass PYTHON=/path/to/python3.x" >&2; exit 2; }
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' || { echo "error: $(PYTHON) is not Python 3.10-3.12 (pyproject.toml's range)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -76,6 +82,9 @@ evaluate: install  ## the README's results table: every shipped model and baseli
 
 bench: install  ## speed and memory of training, input pipelines and inference (about 70 minutes on a 2-core CPU)
 	$(BIN)/python -m utils.tools.bench
+
+gpu-check: install  ## on a CUDA GPU: notebook 4's full profile (float32, mixed_float16) and the default model's frames/s (under 5 minutes); without one it says so
+	$(BIN)/python -m utils.tools.gpu_check
 
 clean:
 	rm -rf build runs .pytest_cache

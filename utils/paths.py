@@ -9,10 +9,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 DEFAULT_CHECKPOINT = "results/models/flow_time_corpus.keras"  # the long-trained time-conditioned flow UNet
+
+
+COMMANDS = {  # module -> the console script pyproject.toml installs for it
+    "utils.video.interpolate": "vfi-video", "utils.evaluation.evaluate": "vfi-evaluate",
+    "utils.training.longrun": "vfi-train", "utils.data.corpus": "vfi-corpus", "utils.data.tfrecords": "vfi-tfrecords",
+    "utils.tools.pipeline": "vfi-notebooks", "utils.tools.bench": "vfi-bench", "utils.tools.gpu_check": "vfi-gpu-check",
+    "utils.tools.colab": "vfi-colab",
+}
+
+
+def program(module: str) -> str:
+    """How the user called a command, for its usage line: ``vfi-video`` (the installed script) or
+    ``python -m utils.video.interpolate``."""
+    called = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return called if called == COMMANDS.get(module) else f"python -m {module}"
 
 
 def repo_root() -> Path:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 from utils import paths
 from utils.evaluation import scoring
@@ -97,3 +101,47 @@ def test_readme_times_table_is_the_committed_one():
     result = json.loads((ROOT / "results" / "evaluation_times.json").read_text())
     assert scoring.times_table(result) == table
     assert [float(t) for t in result["times"]] == [0.25, 0.5, 0.75]
+
+
+def _make(*arguments: str, cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), *arguments], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_make_fails_when_a_piped_command_fails():
+    """Recipes run with pipefail: `cmd | tee log` (make train) fails when cmd fails."""
+    assert _make("--eval", "probe: ; false | tee /dev/null", "probe").returncode != 0
+    assert _make("--eval", "probe: ; true | tee /dev/null", "probe").returncode == 0
+
+
+def test_make_picks_a_supported_python_or_says_what_to_do(tmp_path):
+    chosen = _make("--eval", "show: ; @echo $(PYTHON)", "show").stdout.strip()
+    version = subprocess.run([chosen, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    low, high = (tuple(int(part) for part in bound.split(".")) for bound in re.findall(r"\d+\.\d+", declared))
+    assert low <= ast.literal_eval(version) < high  # (3, 11) within ">=3.10,<3.13"
+    missing = _make("install", "PYTHON=", f"VENV={tmp_path / 'venv'}")
+    assert missing.returncode != 0 and "no python3.11, python3.12 or python3.10 on PATH" in missing.stderr
+    assert "PYTHON=" in missing.stderr and not (tmp_path / "venv").exists()
+
+
+def test_pyproject_declares_what_make_looks_for():
+    makefile = (ROOT / "Makefile").read_text()
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert declared == ">=3.10,<3.13" and "foreach version,3.11 3.12 3.10" in makefile
+    assert "(3, 10) <= sys.version_info[:2] <= (3, 12)" in makefile
+
+
+def test_console_commands_work_from_a_folder_holding_a_utils_py(tmp_path):
+    """The installed scripts import the package, not whatever ``utils`` the current folder holds."""
+    (tmp_path / "utils.py").write_text("raise SystemExit('the folder\\'s own utils.py was imported')\n")
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts.values()) == {f"{module}:main" for module in paths.COMMANDS}
+    for script, target in scripts.items():
+        assert paths.COMMANDS[target.split(":")[0]] == script
+    for script in ("vfi-video", "vfi-evaluate", "vfi-train"):
+        done = subprocess.run([str(Path(sys.executable).with_name(script)), "--help"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-1000:]
+        assert done.stdout.startswith(f"usage: {script}")

@@ -38,6 +38,21 @@ def test_notebook_conventions(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_text_cells_teach_and_records_live_in_results(path):
+    """A markdown cell says one idea (at most about 2,000 characters); logs of runs belong in results/."""
+    long = {index: len("".join(c["source"])) for index, c in enumerate(_cells(path))
+            if c["cell_type"] == "markdown" and len("".join(c["source"])) > 2000}
+    assert not long, f"markdown cells over 2,000 characters (cell: length): {long}"
+
+
+def test_the_long_run_record_is_linked_from_notebook_4_and_the_readme():
+    record = paths.repo_root() / "results" / "training" / "README.md"
+    assert record.is_file() and "## The PSNR loss" in record.read_text()
+    assert "../results/training/README.md" in json.dumps(_cells(NOTEBOOK_DIR / "04_training.ipynb"))
+    assert "(results/training/README.md)" in (paths.repo_root() / "README.md").read_text()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_notebooks_ran_top_to_bottom(path):
     code = [c for c in _cells(path) if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     counts = [c["execution_count"] for c in code]

@@ -10,40 +10,23 @@ from __future__ import annotations
 import hashlib
 import json
 
-import numpy as np
 import pytest
 
-from utils import paths, profiles
-from utils.data import datasets, synthetic, tfrecords, vimeo
+from utils import paths
+from utils.data import tfrecords, vimeo
+from utils.tools import gpu_check
 
 pytestmark = pytest.mark.slow
 papermill = pytest.importorskip("papermill")
 ROOT = paths.repo_root()
 
 
-def _write(root, ids_by_split, size, rng):
-    for split, ids in ids_by_split.items():
-        for triplet_id in ids:
-            vimeo.write_triplet(root, triplet_id, synthetic.make_triplet(rng, size))
-        vimeo.write_triplet_list(root, split, ids)
-
-
 @pytest.fixture(scope="module")
 def full_fixture(tmp_path_factory):
-    base = tmp_path_factory.mktemp("full")
-    rng = np.random.default_rng(0)
+    base = gpu_check.full_profile_fixture(tmp_path_factory.mktemp("full"), vimeo_triplets=4)
     vimeo_root = base / "vimeo_triplet"
-    _write(vimeo_root, {"train": ["00001/0001", "00001/0002", "00002/0001", "00002/0002"],
-                   "test": ["00003/0001", "00003/0002"]}, (256, 448), rng)
-    profile = profiles.get_profile("full")
-    stand_in = base / "data" / "full"
-    _write(stand_in / "clips", {"train": ["00001/0001", "00001/0002"], "test": ["00001/0003", "00001/0004"]},
-           (144, 176), rng)  # carphone's size: smaller than the crop
-    (stand_in / "clips" / "clips.json").write_text(json.dumps({"clips": {"carphone": {}}}))
-    _write(stand_in / "synthetic", {"train": ["00001/0001"], "test": ["00002/0001", "00002/0002"]}, (160, 160), rng)
-    (stand_in / "settings.json").write_text(json.dumps(datasets._settings(profile), indent=1))
-    records = base / "records"
-    tfrecords.write_tfrecords([(vimeo_root, vimeo.read_triplet_list(vimeo_root, "train"))], records, shards=2, encoding="png")
+    tfrecords.write_tfrecords([(vimeo_root, vimeo.read_triplet_list(vimeo_root, "train"))], base / "records",
+                              shards=2, encoding="png")
     return base
 
 

@@ -35,7 +35,7 @@ def _parse_size(text: str) -> tuple[int, int] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.evaluation.evaluate", description=__doc__,
+    parser = argparse.ArgumentParser(prog=paths.program("utils.evaluation.evaluate"), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="folder in the Vimeo90K triplet layout (default: the test clips, whole)")
     parser.add_argument("--list", dest="list_path", help="list of triplet ids (default: DATA_ROOT/tri_testlist.txt)")

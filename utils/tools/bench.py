@@ -173,7 +173,7 @@ def end_to_end_totals(per_run: list[dict], setting: str) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.tools.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=paths.program("utils.tools.bench"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=bench_measure.SECTIONS, help="sections to run (default: all)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per timing (default 10)")
     parser.add_argument("--readers", nargs="+", choices=INPUT_READERS,

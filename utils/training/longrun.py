@@ -52,7 +52,7 @@ def _curves(path: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.training.longrun", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=paths.program("utils.training.longrun"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=run_state.RUNS, default="flow")
     parser.add_argument("--hours", type=float, default=1.0, help="CPU-hours to add (default: 1)")
     parser.add_argument("--run-dir", help="default: results/training/MODEL")

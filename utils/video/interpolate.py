@@ -44,7 +44,7 @@ from utils.models import tiling
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m utils.video.interpolate", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog=paths.program("utils.video.interpolate"), description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checkpoint", default=paths.DEFAULT_CHECKPOINT,
