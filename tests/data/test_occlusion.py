@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
-import pytest
 
-from utils import flow
 from utils.data import occlusion, synthetic
-from utils.evaluation import gallery
-from utils.media import image_io
-from utils.models import inspection, unet
-from utils.training import curves, run_state
 
 matplotlib.use("Agg")
 

@@ -29,17 +29,13 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 from PIL import Image
 import argparse
-import hashlib
 import io
 import json
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 import cv2
 import numpy as np
@@ -403,7 +399,7 @@ def sources_table(summary: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.data.corpus", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=paths.program("utils.data.corpus"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data", help="parent folder of corpus/ (default: data)")
     parser.add_argument("--sources", nargs="+", help=f"video sources (default: all of {', '.join(packages.SOURCES)})")
     parser.add_argument("--photos", nargs="*", help=f"photo sources (default: all of {', '.join(packages.PHOTO_SOURCES)})")

@@ -7,21 +7,16 @@ archive or ``.deb``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
-import json
-import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-import cv2
-import numpy as np
 
 from utils import paths
 

@@ -218,7 +218,7 @@ def tfrecord_dataset(index_path: str | Path, batch_size: int, crop_size: tuple[i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.data.tfrecords",
+    parser = argparse.ArgumentParser(prog=paths.program("utils.data.tfrecords"),
                                      description="Write a Vimeo-layout folder's triplets as TFRecord shards.")
     parser.add_argument("--data-root", required=True, help="folder in the Vimeo90K triplet layout")
     parser.add_argument("--split", default="train", choices=("train", "test"), help="which list file (default train)")

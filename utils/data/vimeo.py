@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from utils import flow, paths
 from utils.media import image_io
