@@ -11,12 +11,24 @@ import cv2
 import numpy as np
 
 
+MIN_SIDE = 12  # DIS refuses smaller frames (OpenCV: "Incorrect size of input")
+
+
 def check_pair(frame1: np.ndarray, frame3: np.ndarray, name: str) -> None:
-    """Raises ``ValueError`` unless both frames are ``uint8`` RGB arrays of one size."""
+    """Raises ``ValueError`` unless both frames are ``uint8`` RGB arrays of one size, at least :data:`MIN_SIDE`
+    pixels on each side."""
     if frame1.shape != frame3.shape:
         raise ValueError(f"{name} needs frames of one size, got {frame1.shape} and {frame3.shape}.")
     if frame1.ndim != 3 or frame1.shape[-1] != 3 or frame1.dtype != np.uint8:
         raise ValueError(f"{name} needs uint8 RGB frames (H, W, 3), got {frame1.dtype} {frame1.shape}.")
+    check_size(frame1.shape[1], frame1.shape[0], name)
+
+
+def check_size(width: int, height: int, name: str) -> None:
+    """Raises ``ValueError`` for frames smaller than :data:`MIN_SIDE` on a side (optical flow needs room)."""
+    if min(width, height) < MIN_SIDE:
+        raise ValueError(f"{name}: frames of {width}x{height} are too small; optical flow needs at least "
+                         f"{MIN_SIDE} pixels on each side.")
 
 
 def dis_flow(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:

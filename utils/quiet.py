@@ -13,12 +13,27 @@ import contextlib
 import io
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from utils import paths
 
 LOG_DIR = "build/logs"
+
+
+def log_path(command: str) -> Path:
+    """``build/logs/<command>.log`` in the repository, or in the system's temporary folder where the repository
+    cannot be written (a read-only install)."""
+    for folder in (paths.resolve(LOG_DIR), Path(tempfile.gettempdir()) / "vfi-logs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / f"{command}.log", "a"):
+                return folder / f"{command}.log"
+        except OSError:
+            continue
+    raise OSError(f"no folder for the log {command}.log: {paths.resolve(LOG_DIR)} and the temporary folder "
+                  "are not writable")
 
 
 @contextlib.contextmanager
@@ -40,8 +55,7 @@ def native_stderr_to_log(command: str, verbose: bool = False) -> Iterator[Path |
     if verbose:
         yield None
         return
-    log = paths.resolve(LOG_DIR) / f"{command}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path(command)
     original = sys.stderr
     original.flush()
     try:

@@ -251,7 +251,10 @@ def test_pair_writes_the_middle_and_several_times(tmp_path, flow_checkpoint, cap
 
 
 def _error(capsys, arguments):
-    code = interpolate.main(arguments)
+    try:
+        code = interpolate.main(arguments)
+    except SystemExit as stop:  # argparse: a bad value refused before any work
+        code = stop.code
     return code, capsys.readouterr().err
 
 
@@ -259,7 +262,7 @@ def _error(capsys, arguments):
     ("missing", "Input not found"),
     ("not a video", "Cannot read"),
     ("one frame", "has 1 frame(s)"),
-    ("factor", "--factor must be a whole number of at least 2, got 1"),
+    ("factor", "argument --factor: expected a whole number of at least 2, got 1"),
     ("suffix", "unknown video suffix '.xyz'"),
     ("same path", "is the input"),
     ("exists", "exists: choose another path or pass --overwrite"),

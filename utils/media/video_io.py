@@ -20,7 +20,7 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 
-from utils import paths
+from utils import flow, paths
 from utils.media import image_io
 
 
@@ -212,10 +212,13 @@ def open_source(path: str | Path, fps: float | None = None, exact_count: bool = 
             raise InputError(f"{path} holds {len(files)} image(s) ({', '.join(sorted(IMAGE_SUFFIXES))}); "
                              "interpolation needs at least two frames.")
         first = image_io.read_image(files[0])
+        _check_frame_size(path, first.shape[1], first.shape[0])
         return Source(path, "folder", float(fps or DEFAULT_FOLDER_FPS), (first.shape[1], first.shape[0]), len(files))
     if path.suffix.lower() in IMAGE_SUFFIXES:
         raise InputError(f"{path} is a single image; `video` needs a video file or a folder of frames "
                          "(use `pair` for two images).")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes): expected a video file.")
     try:
         meta = probe(path)
         count = (imageio_ffmpeg.count_frames_and_secs(str(path))[0] if exact_count
@@ -226,8 +229,16 @@ def open_source(path: str | Path, fps: float | None = None, exact_count: bool = 
                          f"({reason.split('(', 1)[-1].rstrip(')') if isinstance(error, VideoError) else reason}).") from None
     if count < 2:
         raise InputError(f"{path} has {count} frame(s); interpolation needs at least two.")
+    _check_frame_size(path, *meta["size"])
     return Source(path, "video", float(fps or meta["fps"]), tuple(meta["size"]), int(count),
                   has_audio=bool(meta.get("audio_codec")), audio_codec=meta.get("audio_codec"))
+
+
+def _check_frame_size(path: Path, width: int, height: int) -> None:
+    try:
+        flow.check_size(width, height, str(path))
+    except ValueError as error:
+        raise InputError(str(error)) from None
 
 
 def read_source(source: Source) -> Iterator[np.ndarray]:

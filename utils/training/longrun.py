@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from utils import paths, profiles, quiet
 from utils.training import records, run_state
 
 
 def _curves(path: str) -> int:
+    if Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+        print(f"error: --curves {path}: expected a figure file ending in .png, .pdf or .svg.", file=sys.stderr)
+        return 2
     import matplotlib  # deferred: matplotlib and the figures load in seconds; --help stays instant
 
     matplotlib.use("Agg")

@@ -4,6 +4,7 @@ the output, renamed when complete, audio muxed back."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -19,26 +20,49 @@ from utils.models import interpolator
 from utils.video import retime
 
 
+FRAME_NAME = re.compile(r"\d{6}\.png")  # the numbered frames a folder output holds: 000000.png, 000001.png, ...
+
+
 def check_output(source_path: Path, output: Path, overwrite: bool) -> None:
-    """Refuses an output of an unknown kind, the input itself, or an existing one without ``overwrite``."""
-    video_io.check_output_kind(output)
+    """Refuses an output of an unknown kind, the input itself or a folder holding it, an existing one without
+    ``overwrite``, a file where a folder is meant, and a folder holding anything but this command's frames.
+
+    Raises:
+        InputError: naming the path (and, for a folder, one file that is not this command's).
+    """
+    kind = video_io.check_output_kind(output)
     if output.resolve() == source_path.resolve():
         raise video_io.InputError(f"Output {output} is the input: choose another path (the input is never overwritten).")
+    if kind == "folder" and output.exists() and not output.is_dir():
+        raise video_io.InputError(f"Output {output} is a file; frames need a folder: choose a new path or a folder.")
     if output.exists() and not overwrite:
         raise video_io.InputError(f"Output {output} exists: choose another path or pass --overwrite.")
+    if kind == "folder" and output.is_dir():
+        foreign = sorted(entry.name for entry in output.iterdir() if not FRAME_NAME.fullmatch(entry.name))
+        if foreign:
+            raise video_io.InputError(f"Output folder {output} holds {foreign[0]!r}, which this command did not write; "
+                                      "--overwrite replaces only numbered frames (000000.png, ...): choose an empty "
+                                      "or new folder.")
 
 
 def _replace(temporary: Path, output: Path) -> None:
-    """Moves a finished temporary file or folder to ``output`` (an existing one is replaced last)."""
-    if output.is_dir() and not temporary.is_dir():
-        raise video_io.InputError(f"Output {output} is a folder; a video file cannot replace it.")
-    if output.is_dir():
-        trash = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".old-{output.name}-"))
-        os.replace(output, trash / output.name)
+    """Moves a finished file, or the frames of a finished folder, to ``output``.
+
+    Into an existing folder only numbered frames are moved (:func:`check_output` made sure it holds nothing else);
+    its frames past the new ones are removed, so it ends holding exactly the new sequence.
+    """
+    if not temporary.is_dir():
         os.replace(temporary, output)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
+        return
+    if not output.is_dir():
         os.replace(temporary, output)
+        return
+    written = {frame.name for frame in temporary.iterdir()}
+    for frame in sorted(temporary.iterdir()):
+        os.replace(frame, output / frame.name)
+    for stale in output.iterdir():
+        if FRAME_NAME.fullmatch(stale.name) and stale.name not in written:
+            stale.unlink()
 
 
 def convert_video(source: video_io.Source, output: str | Path, method: interpolator.Method, factor: int | None = None,
@@ -94,7 +118,8 @@ def output_rate(source: video_io.Source, factor: int | None, fps: float | None) 
     if fps is None:
         fps = source.fps * retime.check_factor(factor or 2)
     if not 0 < fps <= 1000:
-        raise video_io.InputError(f"--fps must be a frame rate above 0 and at most 1000, got {fps:g}.")
+        given = f"--factor {factor} makes {fps:g} fps" if factor is not None else f"got {fps:g}"
+        raise video_io.InputError(f"--fps must be a frame rate above 0 and at most 1000: {given}.")
     return fps
 
 
@@ -162,8 +187,9 @@ def write_pair_outputs(frames: dict[float, np.ndarray], output: Path, overwrite:
     if output.suffix:
         raise video_io.InputError(f"Output {output}: with several --times, -o must be a folder (a path without a suffix).")
     written = []
+    decimals = next(d for d in range(3, 12) if len({f"{t:.{d}f}" for t in frames}) == len(frames))
     for t, frame in frames.items():
-        target = output / f"frame_t{t:.3f}.png"
+        target = output / f"frame_t{t:.{decimals}f}.png"
         if target.exists() and not overwrite:
             raise video_io.InputError(f"Output {target} exists: choose another folder or pass --overwrite.")
         written.append(image_io.write_image(target, frame))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,28 @@ from pathlib import Path
 from utils import paths, quiet
 from utils.media import image_io, video_io
 from utils.models import tiling
+
+
+def _rate(option: str):
+    """An argparse type: a frame rate above 0 and at most 1000, refused (naming ``option``) before any work."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value <= 1000:
+            raise argparse.ArgumentTypeError(f"expected a frame rate above 0 and at most 1000, got {text}")
+        return value
+
+    parse.__name__ = option
+    return parse
+
+
+def _whole_factor(text: str) -> int:
+    """An argparse type: a whole number from 2."""
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 2, got {text}")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,10 +93,10 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("-o", "--output", type=Path, required=True,
                        help=f"a video file ({', '.join(video_io.CONTAINERS)}) or a folder (no suffix) for PNG frames")
     rate = video.add_mutually_exclusive_group()
-    rate.add_argument("--fps", type=float, default=None, help="output frame rate, e.g. 60 (any rate, up or down)")
-    rate.add_argument("--factor", type=int, default=None,
+    rate.add_argument("--fps", type=_rate("--fps"), default=None, help="output frame rate, e.g. 60 (any rate, up or down)")
+    rate.add_argument("--factor", type=_whole_factor, default=None,
                       help="output rate = this whole number x the input rate (default 2 when --fps is not given)")
-    video.add_argument("--input-fps", type=float, default=None,
+    video.add_argument("--input-fps", type=_rate("--input-fps"), default=None,
                        help=f"frame rate of a folder of frames (default {video_io.DEFAULT_FOLDER_FPS:g}) or to override a video's")
     video.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -82,9 +105,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (2 for bad input, with a one-line message)."""
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminated)  # a kill cleans up like Ctrl-C: no temporary left
+    try:
+        with quiet.native_stderr_to_log("interpolate", args.verbose):
+            return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
-    with quiet.native_stderr_to_log("interpolate", args.verbose):
-        return _run(args)
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _run(args) -> int:
@@ -122,9 +152,10 @@ def _run(args) -> int:
     except (video_io.InputError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written to the output", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        print(f"{'terminated' if str(stop) == 'SIGTERM' else 'interrupted'}: nothing was written to the output",
+              file=sys.stderr)
+        return 143 if str(stop) == "SIGTERM" else 130
     return 0
 
 
