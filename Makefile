@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (install + run the notebook pipeline) and `make test`
 # (install + run every test). Both need only a Python 3.10-3.12 on the machine: the first of python3.11, python3.12,
 # python3.10 on PATH, unless PYTHON=... names one (make test PYTHON=python3.12).
-PYTHON ?= $(firstword $(foreach version,3.11 3.12 3.10,$(shell command -v python$(version) 2>/dev/null)))
+PYTHON ?= $(shell for version in 3.11 3.12 3.10; do python$$version -c 'import sys' 2>/dev/null && { command -v python$$version; break; }; done)
 # Every recipe line runs in bash with pipefail: `cmd | tee log` fails when cmd fails.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c

@@ -129,7 +129,7 @@ def test_make_picks_a_supported_python_or_says_what_to_do(tmp_path):
 def test_pyproject_declares_what_make_looks_for():
     makefile = (ROOT / "Makefile").read_text()
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert declared == ">=3.10,<3.13" and "foreach version,3.11 3.12 3.10" in makefile
+    assert declared == ">=3.10,<3.13" and "for version in 3.11 3.12 3.10" in makefile
     assert "(3, 10) <= sys.version_info[:2] <= (3, 12)" in makefile
 
 
