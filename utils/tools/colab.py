@@ -123,11 +123,10 @@ def project_requirements(root: Path) -> list[str]:
     return re.findall(r'"([^"]+)"', block.group(1))
 
 
-def install(root: str | Path, runner=subprocess.run, build_isolation: bool = True) -> list[str]:
+def install(root: str | Path, runner=subprocess.run) -> list[str]:
     """Installs the repository at ``root`` on a Colab runtime without replacing what Colab has (see
     :func:`install_plan`): the missing packages, constrained to the versions kept, then ``utils`` itself
     (editable, no dependencies). Prints what it kept and what it installed; returns the installed requirements.
-    ``build_isolation=False`` builds ``utils`` with the runtime's own setuptools (tests, offline machines).
 
     Raises:
         RuntimeError: when pip fails (its message is printed above).
@@ -141,8 +140,7 @@ def install(root: str | Path, runner=subprocess.run, build_isolation: bool = Tru
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         constraints.write("".join(f"{name}=={version}\n" for name, version in kept.items()))
     commands = ([[sys.executable, "-m", "pip", "install", "-q", "-c", constraints.name, *to_install]] if to_install
-                else []) + [[sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                     *([] if build_isolation else ["--no-build-isolation"]), "-e", str(root)]]
+                else []) + [[sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(root)]]
     for command in commands:
         if runner(command).returncode != 0:
             raise RuntimeError(f"pip failed: {' '.join(command[3:])}")
