@@ -55,6 +55,9 @@ def test_untrained_flow_network_scores_as_dis_on_validation(tiny_corpus, tmp_pat
     state = loop.train("flow", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
                           **TINY)
     assert state.history[0].val_psnr == pytest.approx(state.baselines["dis"], abs=0.02)
+    (tmp_path / "run" / "latest.weights.h5").unlink()  # a run committed with its best weights only
+    with pytest.raises(FileNotFoundError, match="continue its best weights as a new run, --warm-start .*best.weights.h5"):
+        loop.train("flow", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=4, log=lambda s: None)
 
 
 def test_resumed_run_refuses_to_change_its_architecture(tiny_corpus, tmp_path):

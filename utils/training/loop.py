@@ -163,6 +163,10 @@ def _build(state: RunState, run_dir: Path, validation: judge.Validation) -> Sess
     trainer.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     export = build_network(config)
     if state.step > 0:
+        if not (run_dir / "latest.weights.h5").is_file():
+            raise FileNotFoundError(
+                f"{run_dir / 'latest.weights.h5'} is missing (a run committed without its optimizer state): continue "
+                f"its best weights as a new run, --warm-start {paths.display(run_dir / 'best.weights.h5')} --run-dir NEW")
         optimizer.build(trainer.trainable_variables)  # so that load_weights restores Adam's moments too
         trainer.load_weights(str(run_dir / "latest.weights.h5"))
         optimizer.learning_rate.assign(state.learning_rate)
