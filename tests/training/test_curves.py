@@ -49,3 +49,23 @@ def test_long_run_and_probe_curves_are_drawn_from_run_states(tmp_path):
     styles = {(line.get_color(), line.get_linestyle(), line.get_marker()) for label, line in lines.items() if label.startswith("run ")}
     assert len(styles) == 22  # the colour cycle repeats every ten lines, the style does not
     assert lines["winner (shipped: step 400)"].get_color() == "black" and lines["winner (shipped: step 400)"].get_linewidth() > 2
+
+
+def test_the_shipped_run_stands_out_and_the_legend_covers_no_curve():
+    def state(gains, warm_start=None):
+        return run_state.RunState.from_json({
+            "config": {}, "step": 400 * (len(gains) - 1), "baselines": {"dis": 34.0, "average": 30.0},
+            "history": [{"step": 400 * k, "cpu_hours": 0.05 * k, "wall_hours": 0.05 * k, "val_psnr": 34.0 + g,
+                         "learning_rate": 3e-4, "train_loss": 0.02} for k, g in enumerate(gains)],
+            **({"warm_start": warm_start} if warm_start else {})})
+
+    follow = state([0.1, 0.3], {"weights": "t/flow/best.weights.h5", "step": 800, "cpu_hours": 0.1})
+    figure = curves.longrun_curves({"flow": state([0, 0.05, 0.1])}, continuations={"flow": [("better", "psnr", follow)]},
+                                   shipped={"flow": "better"})
+    axis = figure.axes[0]
+    own, continued = axis.get_lines()[:2]
+    assert continued.get_label() == "psnr (from flow's step 800) (shipped)" and continued.get_alpha() == 1.0
+    assert own.get_alpha() < 0.5 and continued.get_linewidth() > own.get_linewidth()
+    legend = axis.get_legend()
+    assert legend.get_bbox_to_anchor().bounds[1] < axis.get_position().y0 * figure.bbox.height  # below the panel
+    assert curves.records.shipped_runs()["flow_time"] == "flow_time_psnr"  # read from the shipped models' records

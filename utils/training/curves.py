@@ -18,8 +18,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from utils.media import plots
+from utils.training import records
 from utils.training.run_state import RunState
 
 LONGRUN_BASELINES = {"flow": ("dis", "flow-guided UNet", "DIS flow"),
@@ -37,7 +39,8 @@ LOSS_LABELS = {"mse": "MSE", "charbonnier": "Charbonnier", "ssim": "1 - SSIM", "
 
 
 def longrun_curves(states: dict[str, RunState], path=None,
-                   continuations: dict[str, list[tuple[str, str, RunState]]] | None = None):
+                   continuations: dict[str, list[tuple[str, str, RunState]]] | None = None,
+                   shipped: dict[str, str] | None = None):
     """Validation PSNR above each network's starting baseline, and training loss, against training time.
 
     Args:
@@ -47,46 +50,56 @@ def longrun_curves(states: dict[str, RunState], path=None,
             (:func:`utils.training.records.continuations`: warm-started from its best
             weights, or from a run that did): each drawn in its panel from the CPU-hours behind its starting
             weights (its :class:`~utils.training.run_state.WarmStart`), counted from where the panel's run started.
+        shipped: run name -> the folder whose best weights are shipped (default: read from the shipped models'
+            records, :func:`utils.training.records.shipped_runs`): drawn strong and labelled, the others light.
 
     Returns:
         The matplotlib figure: one panel per run, CPU-hours below, steps on top, the training loss on
-        the right axis.
+        the right axis, the legend under each panel (it covers no curve).
     """
-    figure, axes = plt.subplots(1, len(states), figsize=(5.2 * len(states), 3.4), squeeze=False)
+    shipped = records.shipped_runs() if shipped is None else shipped
+    figure, axes = plt.subplots(1, len(states), figsize=(5.4 * len(states), 4.6), squeeze=False)
     for axis, (name, state) in zip(axes[0], states.items()):
         key, title, label = LONGRUN_BASELINES[name]
         history = state.history
         hours = np.array([h.cpu_hours for h in history])
         steps = np.array([h.step for h in history])
         gain = np.array([h.val_psnr for h in history]) - state.baselines[key]
-        axis.plot(hours, gain, "o-", markersize=3, color="tab:blue", label="validation PSNR")
-        for (_, follow_label, follow), color in zip((continuations or {}).get(name, []), FOLLOW_COLORS):
-            start = follow.warm_start
+        runs = [(name, "validation PSNR", "tab:blue", hours, gain)]
+        for (folder, follow_label, follow), color in zip((continuations or {}).get(name, []), FOLLOW_COLORS):
             offset = follow.hours_before - state.hours_before
             follow_hours = offset + np.array([h.cpu_hours for h in follow.history])
             follow_gain = np.array([h.val_psnr for h in follow.history]) - follow.baselines[key]
-            donor = Path(start.weights).parent.name
-            axis.plot(follow_hours, follow_gain, "s-", markersize=3, color=color,
-                      label=f"{follow_label} (from {donor}'s step {start.step:,})")
+            donor = Path(follow.warm_start.weights).parent.name
+            runs.append((folder, f"{follow_label} (from {donor}'s step {follow.warm_start.step:,})", color,
+                         follow_hours, follow_gain))
+        for folder, run_label, color, run_hours, run_gain in runs:
+            strong = shipped.get(name) in (None, folder)
+            axis.plot(run_hours, run_gain, "o-" if folder == name else "s-", markersize=3 if strong else 2,
+                      color=color, alpha=1.0 if strong else 0.35, linewidth=1.8 if strong else 1.0, zorder=3 if strong else 2,
+                      label=run_label + (" (shipped)" if shipped.get(name) == folder else ""))
         axis.axhline(0.0, color="grey", linewidth=1, label=f"{label} ({state.baselines[key]:.2f} dB)")
         axis.set_xlabel("training CPU-hours")
         axis.set_ylabel(f"dB above {label}")
-        axis.set_title(f"{title}: {state.step} steps", fontsize=10)
+        axis.set_title(f"{title}: {state.step:,} steps", fontsize=10)
         if len(hours) > 1 and hours[-1] > 0:
             # default arguments bind this panel's arrays (a plain closure would see the last panel's at draw time)
             top = axis.secondary_xaxis("top", functions=(lambda x, h=hours, s=steps: np.interp(x, h, s),
                                                          lambda x, h=hours, s=steps: np.interp(x, s, h)))
-            top.set_xlabel("steps", fontsize=8)
+            top.set_xlabel("steps (the panel's own run)", fontsize=8)
+            top.xaxis.set_major_locator(MaxNLocator(5))
+            top.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k" if value else "0"))
+            top.tick_params(labelsize=7)
         losses = [(h.cpu_hours, h.train_loss) for h in history if h.train_loss is not None]
+        lines = axis.get_legend_handles_labels()[0]
         if losses:
             right = axis.twinx()
-            right.plot(*zip(*losses), "--", color="tab:orange", linewidth=1, label="training loss")
+            right.plot(*zip(*losses), "--", color="tab:orange", linewidth=0.8, alpha=0.6, label="training loss")
             right.set_ylabel(f"training loss ({LOSS_LABELS.get(state.config.loss, 'Charbonnier')})", fontsize=8)
             right.tick_params(labelsize=7)
-            lines = axis.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-            axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="lower right")
-        else:
-            axis.legend(fontsize=7, loc="lower right")
+            lines += right.get_legend_handles_labels()[0]
+        axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="upper center",
+                    bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     return plots.finish(figure, path)
 
 

@@ -3,6 +3,7 @@ behind a run's weights, read from the committed ``state.json`` files and probe r
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from utils import paths
@@ -21,6 +22,17 @@ def hours_behind(record: dict) -> float:
     :attr:`utils.training.run_state.RunState.hours_behind`)."""
     start = record.get("warm_start") or {}
     return record["cpu_hours"] + start.get("cpu_hours", 0.0) + start.get("cpu_hours_before", 0.0)
+
+
+def shipped_runs(models: str | Path = "results/models") -> dict[str, str]:
+    """Run name (``flow``, ``unet``, ``flow_time``) -> the folder under ``results/training`` whose best weights are
+    shipped as ``<run>_corpus.keras``, read from the models' records."""
+    found = {}
+    for model in run_state.RUNS:
+        record = paths.resolve(models) / f"{model}_corpus.json"
+        if record.is_file():
+            found[model] = Path(json.loads(record.read_text())["run"]).name
+    return found
 
 
 def continuations(root: str | Path = "results/training") -> dict[str, list[tuple[str, str, RunState]]]:
