@@ -65,3 +65,17 @@ def tiny_corpus(tmp_path):
     """A six-shot corpus under ``tmp_path/data`` (returns the data folder)."""
     write_tiny_corpus(tmp_path / "data")
     return tmp_path / "data"
+
+
+@pytest.fixture
+def square_scene():
+    """A scene maker: a grey background and a 10x10 red square moving by ``motion`` (default 8 px right) from
+    t = 0 to t = 1."""
+    def make(motion=(8.0, 0.0)):
+        background = synthetic.Layer(np.full((40, 60, 3), 0.5, np.float32), np.ones((40, 60), np.float32),
+                                     (0.0, 0.0), (0.0, 0.0))
+        square = synthetic.Layer(np.tile(np.float32([1, 0, 0]), (10, 10, 1)), np.ones((10, 10), np.float32),
+                                 (20.0, 15.0), motion)
+        return synthetic.Scene((40, 60), [background, square])
+
+    return make

@@ -135,3 +135,8 @@ def test_method_labels_name_the_model_kind():
     assert interpolator.method_label("results/models/flow_corpus.keras") == "flow UNet corpus"
     assert interpolator.method_label("results/models/flow_time_corpus.keras") == "time flow UNet corpus"
     assert interpolator.method_label("results/models/unet_corpus.keras") == "UNet corpus"
+
+
+def test_the_command_offers_the_loaders_methods():
+    """The command names its choices without importing TensorFlow; they are the loader's."""
+    assert evaluate.METHOD_CHOICES == interpolator.METHOD_CHOICES

@@ -14,15 +14,6 @@ from utils.models import inspection, unet
 matplotlib.use("Agg")
 
 
-def square_scene(motion=(8.0, 0.0)):
-    """A grey background and a 10x10 red square moving right by 8 px from t = 0 to t = 1."""
-    background = synthetic.Layer(np.full((40, 60, 3), 0.5, np.float32), np.ones((40, 60), np.float32), (0.0, 0.0),
-                                 (0.0, 0.0))
-    square = synthetic.Layer(np.tile(np.float32([1, 0, 0]), (10, 10, 1)), np.ones((10, 10), np.float32), (20.0, 15.0),
-                             motion)
-    return synthetic.Scene((40, 60), [background, square])
-
-
 def test_flow_colours_white_when_still_and_hue_by_direction():
     still = inspection.flow_to_colour(np.zeros((4, 4, 2), np.float32), max_magnitude=1.0)
     assert (still == 255).all()
@@ -43,7 +34,7 @@ def test_unet_drawing_reads_the_levels_from_the_model(tmp_path):
         inspection.unet_levels(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
 
 
-def test_untrained_flow_head_outputs_are_the_prior_and_an_even_mask(tmp_path):
+def test_untrained_flow_head_outputs_are_the_prior_and_an_even_mask(tmp_path, square_scene):
 
     model = unet.build_flow_unet(4, 2)
     frame1, truth, frame3 = (image_io.to_uint8(synthetic.render(square_scene(), t)[0]) for t in (0.0, 0.5, 1.0))
@@ -56,7 +47,7 @@ def test_untrained_flow_head_outputs_are_the_prior_and_an_even_mask(tmp_path):
         inspection.flow_head_outputs(unet.build_unet(4, 2, "residual"), frame1, frame3)
 
 
-def test_flow_head_outputs_rebuild_the_prediction():
+def test_flow_head_outputs_rebuild_the_prediction(square_scene):
     """With trained-looking (random) heads, the reported flows and mask are what the model blended by."""
 
     model = unet.build_flow_unet(4, 2, residual=False, mask_gain=4.0)
