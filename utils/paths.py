@@ -7,6 +7,7 @@ folder, so notebooks resolve every relative path against the repository root.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
@@ -101,3 +102,13 @@ def load_json(path: str | Path) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"Cannot parse {path}: expected JSON ({error}).") from error
+
+
+def digest(path: str | Path) -> str:
+    """The first 16 hex digits of a file's SHA-256: what a committed result records of the model files it scored,
+    so that a reader can tell whether it still describes the files beside it."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:16]

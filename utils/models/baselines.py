@@ -47,12 +47,22 @@ def dis_interpolate(frame1: np.ndarray, frame3: np.ndarray, t: float = 0.5) -> n
     Returns:
         ``float32`` (H, W, 3) in [0, 1].
     """
+    return dis_at_times(frame1, frame3, [t])[0]
+
+
+def dis_at_times(frame1: np.ndarray, frame3: np.ndarray, times) -> list[np.ndarray]:
+    """:func:`dis_interpolate` at several ``times`` of one pair, DIS's two flows computed once for all of them."""
     flow.check_pair(frame1, frame3, "dis_interpolate")
-    flows = flow.flow_prior(frame1, frame3, t)
-    warped_1 = flow.warp_frame(image_io.to_float(frame1), flows[..., :2])
-    warped_3 = flow.warp_frame(image_io.to_float(frame3), flows[..., 2:])
-    blended = 0.5 * (warped_1 + warped_3) if t == 0.5 else (1.0 - t) * warped_1 + t * warped_3
-    return np.clip(blended, 0.0, 1.0)
+    both = flow.dis_flows(frame1, frame3)
+    first, third = image_io.to_float(frame1), image_io.to_float(frame3)
+    frames = []
+    for t in times:
+        flows = flow.intermediate_flows(both[..., :2], both[..., 2:], t)
+        warped_1 = flow.warp_frame(first, flows[..., :2])
+        warped_3 = flow.warp_frame(third, flows[..., 2:])
+        blended = 0.5 * (warped_1 + warped_3) if t == 0.5 else (1.0 - t) * warped_1 + t * warped_3
+        frames.append(np.clip(blended, 0.0, 1.0))
+    return frames
 
 
 def minterpolate_filter(fps: str | float) -> str:

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from utils import flow, paths
 from utils.media import image_io, video_io
-from utils.models import baselines, tiling, unet, warp  # noqa: F401 (unet and warp register the custom layers)
+from utils.models import baselines, scaled, tiling, unet, warp  # noqa: F401 (unet and warp register the custom layers)
 
 MAX_LEVELS = 6  # a midpoint network reaches multiples of 1 / 2**MAX_LEVELS
 
@@ -37,11 +37,13 @@ class Method:
         at_time: ``(frame_a, frame_b, t) -> frame`` for any t in (0, 1) where the method has it, else ``None``
             (a midpoint network: :func:`utils.video.interpolator.frames_between` reaches other times by halving).
         model: the Keras model behind a checkpoint's method (``None`` for the classical baselines).
+        at_times: ``(frame_a, frame_b, times) -> [frame, ...]``: several t of one pair at once (one batch through
+            the time model), else ``None``.
     """
 
     def __init__(self, name: str, midpoint: Frames, at_time: Callable[..., np.ndarray] | None = None,
-                 model: keras.Model | None = None):
-        self.name, self.midpoint, self.at_time, self.model = name, midpoint, at_time, model
+                 model: keras.Model | None = None, at_times: Callable[..., list[np.ndarray]] | None = None):
+        self.name, self.midpoint, self.at_time, self.model, self.at_times = name, midpoint, at_time, model, at_times
 
     def __call__(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         return self.midpoint(frame_a, frame_b)
@@ -52,7 +54,8 @@ class Method:
 
 BASELINES: dict[str, Method] = {
     "average": Method("frame average", baselines.frame_average, at_time=baselines.frame_average),
-    "dis": Method("DIS flow", baselines.dis_interpolate, at_time=baselines.dis_interpolate),
+    "dis": Method("DIS flow", baselines.dis_interpolate, at_time=baselines.dis_interpolate,
+                  at_times=baselines.dis_at_times),
     "minterpolate": Method("minterpolate", baselines.minterpolate),
 }
 
@@ -74,13 +77,15 @@ def load_model(path: str | Path) -> keras.Model:
 
 
 def load_method(spec: str | Path = paths.DEFAULT_CHECKPOINT, tile: int = tiling.DEFAULT_TILE,
-                overlap: int = tiling.DEFAULT_OVERLAP) -> Method:
+                overlap: int = tiling.DEFAULT_OVERLAP, scale: float | str = 1.0, precision: str = "float32") -> Method:
     """The method ``spec`` names: a key of :data:`BASELINES`, or a ``.keras`` checkpoint.
 
     Args:
         spec: ``average``, ``dis``, ``minterpolate`` or a checkpoint path (relative to the current folder;
             the default, :data:`utils.paths.DEFAULT_CHECKPOINT`, to the repository).
         tile, overlap: tiling of large frames for a checkpoint (:func:`utils.models.tiling.tiled`).
+        scale, precision: a checkpoint's working resolution and arithmetic (:func:`model_method`); the defaults,
+            full resolution in float32, are what evaluation scores; the video command runs ``auto`` in bfloat16.
 
     Raises:
         FileNotFoundError: for a missing checkpoint.
@@ -88,8 +93,26 @@ def load_method(spec: str | Path = paths.DEFAULT_CHECKPOINT, tile: int = tiling.
     """
     if isinstance(spec, str) and spec in BASELINES:
         return BASELINES[spec]
-    path = paths.resolve(spec) if str(spec) == paths.DEFAULT_CHECKPOINT else Path(spec)
-    return model_method(load_model(path), tile, overlap, name=method_label(path))
+    path = checkpoint_path(spec)
+    return model_method(load_model(path), tile, overlap, name=method_label(path), scale=scale, precision=precision)
+
+
+def checkpoint_path(spec: str | Path) -> Path:
+    """Where a checkpoint argument points: the default in the repository, any other path from the current folder."""
+    return paths.resolve(spec) if str(spec) == paths.DEFAULT_CHECKPOINT else Path(spec)
+
+
+def checkpoint_digests(checkpoints: Sequence[str | Path]) -> dict[str, str]:
+    """``{method name: digest of the file}`` (:func:`utils.paths.digest`): which model files a result scored.
+
+    Raises:
+        FileNotFoundError: for a missing checkpoint.
+    """
+    found = [checkpoint_path(c) for c in checkpoints]
+    for path in found:
+        if not path.is_file():
+            raise FileNotFoundError(f"Model file not found: {path}.")
+    return {method_label(path): paths.digest(path) for path in found}
 
 
 def load_methods(method_names: Sequence[str], checkpoints: Sequence[str | Path]) -> dict[str, Method]:
@@ -130,35 +153,80 @@ def method_label(checkpoint: str | Path) -> str:
 
 
 def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: int = tiling.DEFAULT_OVERLAP,
-                 name: str | None = None) -> Method:
+                 name: str | None = None, scale: float | str = 1.0, precision: str = "float32") -> Method:
     """Wraps a UNet as a :class:`Method`, tiled for large frames (:func:`utils.models.tiling.tiled`).
 
     For the flow head the DIS prior flows are computed once on the whole frames (so tiles agree on
     the motion) and cut into tiles with the frames. The time-conditioned model (11 input channels) gets
-    ``at_time``: any t directly, DIS's flows computed once per pair however many times are asked of it.
+    ``at_time``: any t directly, DIS's flows computed once per pair however many times are asked of it, and
+    ``at_times``: several t of one pair in one batch.
+
+    Args:
+        scale: ``1`` (the network at full resolution: what evaluation scores), a share in (0, 1) or ``"auto"``
+            (:func:`utils.models.scaled.working_scale`): a flow UNet then runs on the shrunk pair and its flows,
+            mask and residual are enlarged to warp and blend the full frames (:mod:`utils.models.scaled`).
+        precision: ``float32`` or ``mixed_bfloat16`` (:func:`utils.models.unet.with_precision`).
+
+    Raises:
+        ValueError: for a scale below 1 with a model that has no flows, or a bad scale.
     """
-    predict = predictor(model)
-    channels = predict.channels
+    scale = scaled.check_scale(scale)
+    network = unet.with_precision(model, precision)
+    channels = unet.input_channels(model)
     align = tiling.padding_multiple(model)
+    fields = scaled.Fields(network) if scale != 1.0 and unet.flow_blend(model) is not None else None
+    if scale not in (1.0, scaled.AUTO) and fields is None:
+        raise ValueError(f"{name or model.name} has no flows: --scale below 1 needs a flow UNet (use --scale 1).")
+    predict = predictor(network)
 
     def run(inputs: np.ndarray) -> np.ndarray:
         return np.asarray(predict(inputs[None]))[0]
 
+    def run_fields(inputs: np.ndarray) -> np.ndarray:
+        return fields(inputs[None])[0]
+
+    def factor(frame: np.ndarray) -> float:
+        return 1.0 if fields is None else scaled.working_scale(frame.shape[1], frame.shape[0], scale)
+
     def midpoint(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         if channels == 11:
             return at_time(frame_a, frame_b, 0.5)
-        inputs = model_inputs(frame_a, frame_b, channels)[0]
-        return np.clip(tiling.tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
+        share = factor(frame_a)
+        if share == 1.0:
+            inputs = model_inputs(frame_a, frame_b, channels)[0]
+            return np.clip(tiling.tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
+        size = scaled.small_size(frame_a.shape[1], frame_a.shape[0], share)
+        inputs = model_inputs(scaled.shrink(frame_a, size), scaled.shrink(frame_b, size), channels)[0]
+        return scaled.compose(frame_a, frame_b, tiling.tiled(run_fields, inputs, tile, overlap, align))
 
-    last: dict = {}  # the last pair's DIS flows: a 24 -> 60 fps conversion asks 2 or 3 times of one pair
+    last: dict = {}  # the last pair's (shrunk frames and) DIS flows: 24 -> 60 fps asks 2 or 3 times of one pair
+
+    def pair(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        if last.get("a") is not frame_a or last.get("b") is not frame_b:
+            share = factor(frame_a)
+            small_a, small_b = frame_a, frame_b
+            if share != 1.0:
+                size = scaled.small_size(frame_a.shape[1], frame_a.shape[0], share)
+                small_a, small_b = scaled.shrink(frame_a, size), scaled.shrink(frame_b, size)
+            last.update(a=frame_a, b=frame_b, small=(small_a, small_b, flow.dis_flows(small_a, small_b), share))
+        return last["small"]
+
+    def at_times(frame_a: np.ndarray, frame_b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
+        small_a, small_b, flows, share = pair(frame_a, frame_b)
+        inputs = np.stack([time_inputs(small_a, small_b, flows, t) for t in times])
+        whole = max(inputs.shape[1:3]) <= tile
+        if share == 1.0:
+            outputs = (np.asarray(predict(inputs)) if whole
+                       else [tiling.tiled(run, x, tile, overlap, align) for x in inputs])
+            return [np.clip(output, 0.0, 1.0) for output in outputs]
+        computed = fields(inputs) if whole else [tiling.tiled(run_fields, x, tile, overlap, align) for x in inputs]
+        return [scaled.compose(frame_a, frame_b, f) for f in computed]
 
     def at_time(frame_a: np.ndarray, frame_b: np.ndarray, t: float) -> np.ndarray:
-        if last.get("a") is not frame_a or last.get("b") is not frame_b:
-            last.update(a=frame_a, b=frame_b, flows=flow.dis_flows(frame_a, frame_b))
-        inputs = time_inputs(frame_a, frame_b, last["flows"], t)
-        return np.clip(tiling.tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
+        return at_times(frame_a, frame_b, [t])[0]
 
-    return Method(name or model.name, midpoint, at_time if channels == 11 else None, model=model)
+    timed = channels == 11
+    return Method(name or model.name, midpoint, at_time if timed else None, model=model, at_times=at_times if timed else None)
 
 
 def check_times(times: Sequence[float]) -> list[float]:
@@ -192,6 +260,9 @@ def frames_between(method: Method, frame_a: np.ndarray, frame_b: np.ndarray,
         requested time -> ``uint8`` (H, W, 3) frame.
     """
     wanted = check_times(times)
+    at_times = getattr(method, "at_times", None)
+    if at_times is not None and wanted:  # several times of one pair in one batch (the time model)
+        return {t: image_io.to_uint8(frame) for t, frame in zip(wanted, at_times(frame_a, frame_b, wanted))}
     at_time = getattr(method, "at_time", None)
     if at_time is not None:
         return {t: image_io.to_uint8(at_time(frame_a, frame_b, t)) for t in wanted}

@@ -56,7 +56,7 @@ def tiled(predict: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, tile:
     """Runs ``predict`` on overlapping tiles of ``inputs`` and blends the tiles with linear ramps.
 
     Args:
-        predict: maps an array (h, w, C) to an image (h, w, 3) (any h, w up to ``tile + align``).
+        predict: maps an array (h, w, C) to an image (h, w, K) (any h, w up to ``tile + align``).
         inputs: (H, W, C) array, e.g. two frames and their prior flows.
         tile: tile side; frames no larger than this are processed whole.
         overlap: pixels shared by neighbouring tiles (blended linearly across them). Motion larger
@@ -64,16 +64,18 @@ def tiled(predict: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, tile:
         align: tile starts are multiples of this (the UNet's padding multiple, see :func:`utils.models.interpolator.model_method`).
 
     Returns:
-        ``float32`` (H, W, 3).
+        ``float32`` (H, W, K).
     """
     height, width = inputs.shape[:2]
     if height <= tile and width <= tile:
         return np.asarray(predict(inputs), np.float32)
-    output = np.zeros((height, width, 3), np.float32)
+    output = None
     total_weight = np.zeros((height, width, 1), np.float32)
     for top, bottom in tile_spans(height, tile, overlap, align):
         for left, right in tile_spans(width, tile, overlap, align):
             piece = np.asarray(predict(inputs[top:bottom, left:right]), np.float32)
+            if output is None:  # as many channels as the prediction has (3 for a frame, 8 for a flow UNet's fields)
+                output = np.zeros((height, width, piece.shape[-1]), np.float32)
             weight = np.outer(_ramp(top, bottom, height, overlap), _ramp(left, right, width, overlap))
             output[top:bottom, left:right] += piece * weight[..., None]
             total_weight[top:bottom, left:right, 0] += weight

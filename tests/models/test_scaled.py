@@ -1,0 +1,124 @@
+"""The network at a reduced resolution (utils.models.scaled), bfloat16 inference and several times in one batch."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from utils import flow, paths
+from utils.models import baselines, interpolator, scaled, tiling, unet
+
+
+@pytest.fixture(scope="module")
+def time_model():
+    return interpolator.load_model(paths.resolve(paths.DEFAULT_CHECKPOINT))
+
+
+def moving_pair(height=48, width=64, shift=3):
+    """A smooth random texture and the same moved ``shift`` px to the right."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (height // 4, width // 4 + 2, 3)).astype(np.float32)
+    texture = np.clip(np.kron(small, np.ones((4, 4, 1))), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(texture[:, 2:2 + width]), np.ascontiguousarray(np.roll(texture, shift, 1)[:, 2:2 + width])
+
+
+def test_auto_scale_follows_the_frame_size():
+    assert [scaled.working_scale(w, h) for w, h in ((176, 144), (960, 540), (1280, 720), (1920, 1080),
+                                                    (3840, 2160), (7680, 4320))] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.125]
+    assert scaled.working_scale(4000, 20) == 1.0  # never below 12 px on a side: a thin strip stays whole
+    assert scaled.working_scale(1280, 720, 0.75) == 0.75
+    for bad in (0, -1, 1.5, "half"):
+        with pytest.raises(ValueError, match="--scale must be 'auto' or a number in"):
+            scaled.check_scale(bad)
+
+
+def test_compose_moves_by_the_enlarged_flow():
+    frame_a, frame_b = moving_pair()
+    fields = np.zeros((24, 32, 8), np.float32)  # half size: no motion, an even blend, no residual
+    np.testing.assert_allclose(scaled.compose(frame_a, frame_b, fields),
+                               (frame_a.astype(np.float32) + frame_b) / 510, atol=1e-6)
+    fields[..., 0] = -1.0  # 1 px at half size is 2 px at full size: frame A sampled 2 px to the left
+    fields[..., 4] = 30.0  # the mask takes frame A alone
+    composed = scaled.compose(frame_a, frame_b, fields)
+    np.testing.assert_allclose(composed[:, 2:], frame_a[:, :-2] / 255.0, atol=1e-5)
+
+
+def test_fields_composed_at_full_size_are_the_model_output(time_model):
+    frame_a, frame_b = moving_pair()
+    inputs = interpolator.time_inputs(frame_a, frame_b, flow.dis_flows(frame_a, frame_b), 0.3)[None]
+    fields = scaled.Fields(time_model)(inputs)[0]
+    assert fields.shape == (48, 64, 8)
+    expected = np.clip(np.asarray(time_model(inputs, training=False))[0], 0, 1)
+    np.testing.assert_allclose(scaled.compose(frame_a, frame_b, fields), expected, atol=2e-4)
+
+
+def test_half_scale_is_close_to_full_scale_on_smooth_motion(time_model):
+    frame_a, frame_b = moving_pair(96, 128, shift=4)
+    full = interpolator.model_method(time_model).at_time(frame_a, frame_b, 0.5)
+    half = interpolator.model_method(time_model, scale=0.5).at_time(frame_a, frame_b, 0.5)
+    truth = np.roll(frame_a, 2, 1) / 255.0
+    inner = (slice(8, -8), slice(12, -12))
+    assert np.abs(half - truth)[inner].mean() < 0.03
+    assert np.abs(half - full)[inner].mean() < 0.03
+
+
+def test_tiles_of_fields_match_the_whole(time_model):
+    frame_a, frame_b = moving_pair(96, 128, shift=4)
+    whole = interpolator.model_method(time_model, scale=0.5).at_time(frame_a, frame_b, 0.5)
+    tiled = interpolator.model_method(time_model, tile=32, overlap=8, scale=0.5).at_time(frame_a, frame_b, 0.5)
+    assert np.abs(whole - tiled).mean() < 2e-3
+
+
+def test_several_times_in_one_batch_equal_one_at_a_time(time_model):
+    frame_a, frame_b = moving_pair()
+    method = interpolator.model_method(time_model)
+    batched = method.at_times(frame_a, frame_b, [0.2, 0.5, 0.8])
+    for t, frame in zip((0.2, 0.5, 0.8), batched):
+        np.testing.assert_allclose(frame, method.at_time(frame_a.copy(), frame_b.copy(), t), atol=1e-5)
+    dis = baselines.dis_at_times(frame_a, frame_b, [0.25, 0.5])
+    for t, frame in zip((0.25, 0.5), dis):
+        np.testing.assert_array_equal(frame, baselines.dis_interpolate(frame_a, frame_b, t))
+    assert interpolator.BASELINES["dis"].at_times is baselines.dis_at_times
+
+
+def test_a_direct_unet_refuses_a_reduced_scale():
+    model = unet.build_unet(4, 2, "residual")
+    with pytest.raises(ValueError, match="--scale below 1 needs a flow UNet"):
+        interpolator.model_method(model, scale=0.5)
+    assert interpolator.model_method(model, scale="auto").name  # auto keeps such a network whole
+
+
+def test_float32_layers_are_the_ones_the_builders_keep(tmp_path):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        models = [unet.build_flow_unet(8, 3, time_input=True, cost_radius=1), unet.build_flow_unet(8, 2),
+                  unet.build_unet(4, 2, "residual"), unet.build_unet(4, 2, "direct")]
+    finally:
+        keras.config.set_dtype_policy("float32")
+    for model in models:
+        kept = {layer.name for layer in model.layers
+                if layer.dtype_policy.name == "float32" and not isinstance(layer, keras.layers.InputLayer)}
+        assert kept and kept <= unet.FLOAT32_LAYERS, kept - unet.FLOAT32_LAYERS
+        convolutions = {layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)}
+        assert len(convolutions - unet.FLOAT32_LAYERS) >= 4  # the body's convolutions run in bfloat16
+
+
+def test_bfloat16_inference_keeps_the_weights_and_the_float32_ends(time_model):
+    fast = unet.with_precision(time_model, "mixed_bfloat16")
+    assert unet.with_precision(time_model, "float32") is time_model
+    assert {layer.name for layer in fast.layers if layer.dtype_policy.name == "float32"} >= {"pad", "blend", "heads"}
+    assert fast.get_layer("heads").dtype_policy.name == "float32"
+    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in fast.layers)
+    for ours, theirs in zip(fast.get_weights(), time_model.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    frame_a, frame_b = moving_pair()
+    exact = interpolator.model_method(time_model).at_time(frame_a, frame_b, 0.5)
+    rounded = interpolator.model_method(time_model, precision="mixed_bfloat16").at_time(frame_a, frame_b, 0.5)
+    assert 0 < np.abs(exact - rounded).max() < 0.02
+
+
+def test_tiled_keeps_any_number_of_channels():
+    inputs = np.random.default_rng(0).random((70, 90, 5)).astype(np.float32)
+    out = tiling.tiled(lambda x: np.concatenate([x, x[..., :3]], -1), inputs, tile=32, overlap=8)
+    np.testing.assert_allclose(out, np.concatenate([inputs, inputs[..., :3]], -1), atol=1e-6)
