@@ -167,3 +167,42 @@ def test_every_notebook_renders_and_the_viewer_works(tmp_path):
             page.close()
         browser.close()
     print(json.dumps(report))
+
+
+def test_the_video_commands_outputs_play_in_chromium(tmp_path):
+    """Odd sizes included: the command pads them to 4:2:0, which browsers decode (H.264 High 4:4:4 they refuse)."""
+    from playwright.sync_api import sync_playwright
+
+    from utils.media import video_io
+
+    source = tmp_path / "odd.mp4"
+    subprocess.run([video_io.ffmpeg_executable(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=12",
+                    "-t", "1", "-vf", "scale=97:65", "-c:v", "libx264", "-pix_fmt", "yuv444p", str(source)], check=True)
+    outputs = []
+    for suffix in (".mp4", ".webm"):
+        output = tmp_path / f"out{suffix}"
+        subprocess.run([sys.executable, "-m", "utils.video.interpolate", "video", str(source), "-o", str(output),
+                        "--method", "dis", "--quiet"], check=True, capture_output=True, cwd=ROOT)
+        outputs.append(output)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        page = browser.new_page()
+        (tmp_path / "blank.html").write_text("<body></body>")
+        page.goto((tmp_path / "blank.html").as_uri())
+        for output in outputs:
+            played = page.evaluate("""async (source) => {
+                const video = document.createElement("video");
+                video.muted = true;
+                video.src = source;
+                document.body.appendChild(video);
+                await new Promise((resolve, reject) => {
+                    video.onloadeddata = resolve;
+                    video.onerror = () => reject(new Error("cannot play: error code " + video.error.code));
+                    setTimeout(() => reject(new Error("no frame after 20 s")), 20000);
+                });
+                return {width: video.videoWidth, height: video.videoHeight, seconds: video.duration};
+            }""", output.as_uri())
+            assert (played["width"], played["height"]) == (98, 66), (output.name, played)  # padded by a pixel
+            assert abs(played["seconds"] - 1.0) < 0.2, (output.name, played)
+        browser.close()

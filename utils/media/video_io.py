@@ -2,7 +2,7 @@
 
 Probing and decoding (:func:`read_video`, :func:`decode_video`, :func:`open_source` and :func:`read_source`
 for a video file or a folder of numbered frames), frame times (:func:`output_positions`), encoding
-(:class:`VideoWriter`, by container) and muxing the audio back (:func:`mux_audio`).
+(:class:`VideoWriter`, by container) and muxing the audio and subtitles back (:func:`mux_streams`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ import fractions
 import logging
 import re
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
+from typing import TypeVar
 
 import cv2
 import imageio_ffmpeg
@@ -22,6 +25,9 @@ import numpy as np
 
 from utils import flow, paths
 from utils.media import image_io
+
+
+T = TypeVar("T")
 
 
 class VideoError(RuntimeError):
@@ -171,7 +177,13 @@ def reduce_frame_rate(source: str | Path, output: str | Path, keep_every: int = 
 
 @dataclass
 class Source:
-    """A video file or a folder of numbered frames, with what the writer needs to know about it."""
+    """A video file or a folder of numbered frames, with what the writer needs to know about it.
+
+    ``times``: each frame's presentation time in seconds from the first, for a variable-rate video (``None`` when
+    the frames are evenly spaced at ``fps``; ``fps`` is then the average rate), and ``end`` the time the last frame
+    ends. ``notes``: what the conversion changes or assumes that the user should hear (a raw stream's assumed rate,
+    10-bit input written as 8-bit, ...).
+    """
 
     path: Path
     kind: str  # "video" or "folder"
@@ -180,6 +192,55 @@ class Source:
     frame_count: int
     has_audio: bool = False
     audio_codec: str | None = None
+    times: list[float] | None = None
+    end: float | None = None
+    subtitles: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    promised: int | None = None  # the frames the container's duration and rate promise (a short read says so)
+
+
+RAW_STREAM_SUFFIXES = {".h264", ".264", ".h265", ".265", ".hevc", ".mjpeg", ".mjpg", ".m4v", ".m2v"}
+"""Elementary streams: frames without timestamps or a container's frame rate."""
+
+
+def stream_lines(path: Path) -> list[str]:
+    """ffmpeg's ``Stream #...`` lines of a file (codecs, pixel formats, subtitles), empty if ffmpeg cannot open it."""
+    result = subprocess.run([ffmpeg_executable(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
+                            errors="replace", check=False)
+    return [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("Stream #")]
+
+
+def frame_times(path: Path) -> tuple[list[float], float] | None:
+    """Presentation times of the first video stream's frames in seconds from the first, and when the last one
+    ends, read from the packets without decoding (ffmpeg's ``framecrc`` with ``-c copy``). ``None`` when the
+    stream carries no timestamps (a raw stream) or ffmpeg reads none."""
+    result = subprocess.run([ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
+                             "-c", "copy", "-f", "framecrc", "-"], capture_output=True, text=True, errors="replace",
+                            check=False)
+    base, packets = None, []
+    for line in result.stdout.splitlines():
+        if line.startswith("#tb 0:"):
+            numerator, denominator = line.split(":", 1)[1].strip().split("/")
+            base = fractions.Fraction(int(numerator), int(denominator))
+        elif line and not line.startswith("#"):
+            fields = [part.strip() for part in line.split(",")]
+            if fields[0] == "0":
+                packets.append((int(fields[2]), int(fields[3])))
+    if base is None or not packets or any(abs(pts) >= 2**62 for pts, _ in packets):
+        return None
+    packets.sort()
+    first = packets[0][0]
+    times = [float((pts - first) * base) for pts, _ in packets]
+    steps = np.diff(times)
+    last = packets[-1][1] * base if packets[-1][1] > 0 else (float(np.median(steps)) if len(steps) else 0.0)
+    return times, float(times[-1] + last)
+
+
+def evenly_spaced(times: list[float], fps: float) -> bool:
+    """True when every step between frame times is 1 / ``fps`` within the rounding of a container's time base
+    (half a millisecond, or 2 % of a step)."""
+    steps = np.diff(times)
+    return bool(len(steps) == 0 or np.all(np.abs(steps - 1.0 / fps) <= max(5e-4, 0.02 / fps)))
 
 
 def _natural_key(path: Path):
@@ -219,10 +280,13 @@ def open_source(path: str | Path, fps: float | None = None, exact_count: bool = 
                          "(use `pair` for two images).")
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty (0 bytes): expected a video file.")
+    notes = []
     try:
         meta = probe(path)
-        count = (imageio_ffmpeg.count_frames_and_secs(str(path))[0] if exact_count
-                 else round(float(meta["duration"]) * float(meta["fps"])))
+        duration = float(meta.get("duration") or 0)
+        raw = path.suffix.lower() in RAW_STREAM_SUFFIXES or not 0 < duration < float("inf")
+        count = (imageio_ffmpeg.count_frames_and_secs(str(path))[0] if exact_count or raw
+                 else round(duration * float(meta["fps"])))
     except (VideoError, RuntimeError, OSError) as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise InputError(f"Cannot read {path} as a video: expected a file ffmpeg can decode "
@@ -230,8 +294,27 @@ def open_source(path: str | Path, fps: float | None = None, exact_count: bool = 
     if count < 2:
         raise InputError(f"{path} has {count} frame(s); interpolation needs at least two.")
     _check_frame_size(path, *meta["size"])
-    return Source(path, "video", float(fps or meta["fps"]), tuple(meta["size"]), int(count),
-                  has_audio=bool(meta.get("audio_codec")), audio_codec=meta.get("audio_codec"))
+    rate, times, end = float(fps or meta["fps"] or DEFAULT_FOLDER_FPS), None, None
+    promised = None if raw else round(duration * float(meta["fps"] or rate))
+    if raw and fps is None:
+        notes.append(f"{path.name} is a raw stream without frame times: read at {rate:g} fps (ffmpeg's assumption; "
+                     "--input-fps sets the rate)")
+    elif not raw and fps is None:
+        found = frame_times(path)
+        if found is not None and len(found[0]) >= 2 and not evenly_spaced(found[0], rate):
+            times, end = found
+            rate = len(times) / end
+            count = len(times)
+            notes.append(f"variable frame rate ({rate:.3g} fps on average): output frames are placed by the input "
+                         "frames' times")
+    streams = stream_lines(path)
+    video_line = next((line for line in streams if "Video:" in line), "")
+    if re.search(r"\b\w*p1[0246](le|be)\b|p010|p016|gbrp1[0246]", video_line):
+        notes.append("10-bit input written as 8-bit (the network works on 8-bit RGB)")
+    subtitles = [line.split("Subtitle:", 1)[1].split()[0].strip(",") for line in streams if "Subtitle:" in line]
+    return Source(path, "video", rate, tuple(meta["size"]), int(count), has_audio=bool(meta.get("audio_codec")),
+                  audio_codec=meta.get("audio_codec"), times=times, end=end, subtitles=subtitles, notes=notes,
+                  promised=promised)
 
 
 def _check_frame_size(path: Path, width: int, height: int) -> None:
@@ -249,7 +332,10 @@ def read_source(source: Source) -> Iterator[np.ndarray]:
             yield image_io.read_image(file)
         return
     width, height = source.size
-    reader = imageio_ffmpeg.read_frames(str(source.path))
+    # A variable-rate video is read frame by frame as stored (its times say when each is shown); by default ffmpeg
+    # would repeat and drop frames to a constant rate.
+    passthrough = ["-fps_mode", "passthrough"] if source.times is not None else None
+    reader = imageio_ffmpeg.read_frames(str(source.path), output_params=passthrough)
     next(reader)
     try:
         for raw in reader:
@@ -295,27 +381,57 @@ def check_output_kind(output: Path) -> str:
     return suffix
 
 
+TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
+SUBTITLE_CODECS = {".mkv": "copy", ".mp4": "mov_text", ".mov": "mov_text", ".webm": "webvtt"}  # text subtitles
+
+
 class VideoWriter:
     """Writes ``uint8`` RGB frames through imageio-ffmpeg's binary, the codec chosen by the container.
 
-    H.264 (CRF 18) for .mp4, .mov and .mkv, VP9 for .webm, a palette computed over the whole clip for
-    .gif. Odd frame sizes are kept exactly: 4:2:0 chroma needs even sizes, so odd ones are written 4:4:4.
+    H.264 (CRF 18) for .mp4, .mov and .mkv, VP9 (CRF 32) for .webm, a palette computed over the whole clip for
+    .gif; ``crf`` sets the quality (lower is better: H.264 0-51, VP9 0-63), ``lossless`` stores the frames without
+    loss in YUV 4:4:4 (the colour conversion rounds by at most a level; a folder of PNGs keeps them exactly).
+    Video is written in YUV 4:2:0, which every browser and phone plays; 4:2:0 needs even sizes, so an odd width or
+    height is padded by one pixel, a copy of the last column or row (:attr:`size` is what was written, and
+    :attr:`description` says so).
     """
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: float):
-
+    def __init__(self, path: Path, size: tuple[int, int], fps: float, crf: int | None = None, lossless: bool = False):
         width, height = size
         suffix = path.suffix.lower()
         options = list(CONTAINERS[suffix]["video"])
-        if suffix != ".gif":
-            options += ["-pix_fmt", "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"]
+        self.pad = (0, 0)
+        if suffix == ".gif":
+            self.description = "GIF, one palette for the clip"
+        else:
+            h264 = suffix != ".webm"
+            if lossless:
+                options = _set_option(options, "-crf", None)
+                options += ["-qp", "0"] if h264 else ["-lossless", "1"]
+                pixels = "yuv444p"
+            else:
+                if crf is not None:
+                    check_crf(suffix, crf)
+                    options = _set_option(options, "-crf", str(crf))
+                pixels = "yuv420p"
+                self.pad = (width % 2, height % 2)
+            codec = "H.264" if h264 else "VP9"
+            quality = "lossless" if lossless else f"CRF {_option(options, '-crf')}"
+            self.description = f"{codec} {quality}, {'4:4:4' if lossless else '4:2:0'}"
+            if any(self.pad):
+                self.description += (f", {width + self.pad[0]}x{height + self.pad[1]} (padded from {width}x{height} "
+                                     "by repeating the last column or row: 4:2:0 needs even sizes)")
+            options += ["-pix_fmt", pixels]
+        self.size = (width + self.pad[0], height + self.pad[1])
         command = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y",
-                   "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", rate_text(fps), "-i", "-",
-                   *options, str(path)]
+                   "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.size[0]}x{self.size[1]}", "-r", rate_text(fps),
+                   "-i", "-", *options, str(path)]
         self.path = path
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def write(self, frame: np.ndarray) -> None:
+        if any(self.pad):
+            frame = np.pad(frame, ((0, self.pad[1]), (0, self.pad[0]), (0, 0)), mode="edge")
         self.process.stdin.write(np.ascontiguousarray(frame).tobytes())
 
     def close(self) -> None:
@@ -331,28 +447,125 @@ class VideoWriter:
         self.process.wait()
 
 
+def check_crf(kind: str, crf: int | None) -> None:
+    """Raises :class:`InputError` unless ``crf`` is ``None`` or in the range of the encoder of ``kind`` (a container's
+    suffix, or ``folder``, which has no encoder: any value is ignored there)."""
+    if crf is None or kind not in CONTAINERS or kind == ".gif":
+        return
+    h264 = kind != ".webm"
+    if not 0 <= crf <= (51 if h264 else 63):
+        raise InputError(f"--crf {crf}: expected 0 to {51 if h264 else 63} for {kind} "
+                         f"({'H.264' if h264 else 'VP9'}; lower is better).")
+
+
+def _option(options: list[str], name: str) -> str | None:
+    return options[options.index(name) + 1] if name in options else None
+
+
+def _set_option(options: list[str], name: str, value: str | None) -> list[str]:
+    """``options`` with ``name`` set to ``value`` (``None``: removed)."""
+    options = list(options)
+    if name in options:
+        where = options.index(name)
+        del options[where:where + 2]
+    return options + ([name, value] if value is not None else [])
+
+
 def mux_audio(video: Path, audio_source: Path, output: Path, audio_codec: str | None = None) -> str:
-    """Copies the audio stream of ``audio_source`` into ``video``; re-encodes it only if the container needs it.
+    """Copies the audio stream of ``audio_source`` into ``video`` (:func:`mux_streams` without subtitles)."""
+    return mux_streams(video, audio_source, output, audio_codec, has_audio=True)["audio"]
+
+
+def mux_streams(video: Path, source: Path, output: Path, audio_codec: str | None = None, has_audio: bool = True,
+                subtitles: list[str] | None = None) -> dict[str, str]:
+    """Copies the audio and subtitle streams of ``source`` into ``video``, written to ``output``.
+
+    Audio is copied, or re-encoded only where the container cannot hold its codec. Subtitles are copied into
+    .mkv; text subtitles are converted for .mp4/.mov (mov_text) and .webm (WebVTT); the others are dropped.
 
     Args:
         audio_codec: the source's audio codec name (ffprobe style, e.g. ``aac``), when known.
+        subtitles: the source's subtitle codecs (:attr:`Source.subtitles`).
 
     Returns:
-        ``copied`` or the encoder used (``aac``, ``libopus``).
+        ``{"audio": "copied" or the encoder or "none", "subtitles": what became of them}``.
     """
-
-    container = CONTAINERS[output.suffix.lower()]
-    base = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video),
-            "-i", str(audio_source), "-map", "0:v:0", "-map", "1:a", "-c:v", "copy"]
-    keeps = container["keeps_audio"]
-    attempts = []
-    if keeps is None or audio_codec is None or audio_codec.split()[0].lower() in keeps:
-        attempts.append("copy")
-    attempts.append(container["audio"])
+    suffix = output.suffix.lower()
+    container = CONTAINERS[suffix]
+    subtitles = subtitles or []
+    text = all(codec.lower() in TEXT_SUBTITLES for codec in subtitles)
+    subtitle_codec = SUBTITLE_CODECS.get(suffix) if subtitles and (text or suffix == ".mkv") else None
+    base = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-i", str(source),
+            "-map", "0:v:0", "-c:v", "copy"]
+    if subtitle_codec:
+        base += ["-map", "1:s", "-c:s", subtitle_codec]
+    if not has_audio:
+        attempts = [None]
+    else:
+        keeps = container["keeps_audio"]
+        attempts = []
+        if keeps is None or audio_codec is None or audio_codec.split()[0].lower() in keeps:
+            attempts.append("copy")
+        attempts.append(container["audio"])
     errors = ""
     for codec in attempts:
-        result = subprocess.run([*base, "-c:a", codec, str(output)], capture_output=True, check=False)
+        audio = ["-map", "1:a", "-c:a", codec] if codec else []
+        result = subprocess.run([*base, *audio, str(output)], capture_output=True, check=False)
         if result.returncode == 0:
-            return "copied" if codec == "copy" else codec
+            kept = (f"{len(subtitles)} stream(s) {'copied' if subtitle_codec == 'copy' else 'as ' + str(subtitle_codec)}"
+                    if subtitle_codec else (f"dropped ({suffix} holds text subtitles only)" if subtitles else "none"))
+            return {"audio": "none" if codec is None else "copied" if codec == "copy" else codec, "subtitles": kept}
         errors = result.stderr.decode(errors="replace").strip()
-    raise RuntimeError(f"ffmpeg could not put the audio of {audio_source} into {output.suffix}: {errors}")
+    raise RuntimeError(f"ffmpeg could not put the audio and subtitles of {source} into {output.suffix}: {errors}")
+
+
+def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
+    """Yields ``items`` as a worker thread produces them, up to ``depth`` ahead: decoding (or computing) the next
+    frames while the caller encodes the last ones. The stages release the GIL in their native code (ffmpeg pipes,
+    OpenCV, TensorFlow), so on two cores they overlap.
+
+    An exception in the worker is raised here, in the caller; when the caller stops early (an error, Ctrl-C, a
+    ``break``), the worker stops at its next item and the source is closed.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((item, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    break
+            outcome = (done, None)
+        except BaseException as error:  # handed to the caller, who raises it
+            outcome = (done, error)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None and stop.is_set():
+                close()
+        while not stop.is_set():
+            try:
+                queue.put(outcome, timeout=0.1)
+                return
+            except Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)

@@ -16,10 +16,27 @@ from utils.media import image_io, video_io
 from utils.models import interpolator
 
 
-def is_scene_cut(frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
-    """True when two consecutive frames come from different shots (hue/saturation histograms differ)."""
+def is_scene_cut(frame_a: np.ndarray, frame_b: np.ndarray, threshold: float | None = clips.SCENE_CUT_THRESHOLD) -> bool:
+    """True when two consecutive frames come from different shots: their hue/saturation histograms differ by more
+    than ``threshold`` (Bhattacharyya distance, 0 same to 1 disjoint; ``None``: never a cut)."""
+    return threshold is not None and clips.scene_cut_score(frame_a, frame_b) > threshold
 
-    return clips.scene_cut_score(frame_a, frame_b) > clips.SCENE_CUT_THRESHOLD
+
+REPEAT_THRESHOLD = 2.0  # grey levels (0-255): the largest mean absolute difference of any 8x8 block of a repeat
+
+MAX_REPEATS = 3  # a frame held for up to 4 frames is animation (on ones to fours); a longer hold is a still
+
+
+def is_repeat(frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
+    """True when ``frame_b`` repeats ``frame_a`` (animation on twos, a screen recording that did not change): no
+    8x8 block differs by more than :data:`REPEAT_THRESHOLD` grey levels on average, which a compression's noise
+    stays under and any moving object, however small, exceeds."""
+    difference = np.abs(frame_a.astype(np.int16) - frame_b).mean(axis=-1, dtype=np.float32)
+    height, width = difference.shape[0] // 8 * 8, difference.shape[1] // 8 * 8
+    if height == 0 or width == 0:
+        return float(difference.max()) <= REPEAT_THRESHOLD
+    blocks = difference[:height, :width].reshape(height // 8, 8, width // 8, 8).mean(axis=(1, 3))
+    return float(blocks.max()) <= REPEAT_THRESHOLD
 
 
 def upsample_frames(method: interpolator.Method, frames: Iterator[np.ndarray], factor: int,
@@ -40,54 +57,83 @@ def check_factor(factor: int) -> int:
     return int(factor)
 
 
+def _fraction(seconds: float) -> fractions.Fraction:
+    return fractions.Fraction(seconds).limit_denominator(10**7)
+
+
 def retime_frames(method: interpolator.Method, frames: Iterator[np.ndarray], source_fps: float, target_fps: float,
-                  input_frames: int | None = None, on_cut: Callable[[int], None] | None = None
-                  ) -> Iterator[np.ndarray]:
+                  input_frames: int | None = None, on_cut: Callable[[int], None] | None = None,
+                  times: Sequence[float] | None = None, end: float | None = None,
+                  scene_threshold: float | None = clips.SCENE_CUT_THRESHOLD, repeats: bool = False,
+                  on_repeat: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
     """Yields the frames of ``frames`` (at ``source_fps``) resampled to ``target_fps``.
 
-    Output frame k shows time ``k / target_fps``: at input position ``s = k * source_fps / target_fps``
-    it is input frame ``s`` when ``s`` is whole, else the frame at fraction ``t = s - floor(s)`` between
-    the two input frames around it (:func:`frames_between`). Lowering the rate picks the nearest frame.
-    Across a scene cut nothing is blended: the nearer frame is repeated. The output has
-    ``round(N * target / source)`` frames for N input frames (positions past the last frame hold it).
+    Output frame k shows time ``k / target_fps``. Input frame i is shown from ``times[i]`` (a variable-rate
+    video's presentation times, seconds from the first frame) or, without ``times``, from ``i / source_fps``. An
+    output time that falls on an input frame is that frame; between frames i and i + 1 it is the frame at the
+    fraction t of the way between their times (:func:`frames_between`). Lowering the rate picks the nearest
+    frame. Across a scene cut nothing is blended: the nearer frame is repeated. The output lasts as long as the
+    input (``end``, the time the last frame ends, or N / ``source_fps``): ``round(duration * target_fps)`` frames,
+    the last input frame held past its time.
 
     Args:
         method: ``(frame_a, frame_b) -> middle``, optionally with ``at_time`` (see :func:`frames_between`).
         frames: ``uint8`` RGB frames of one size.
-        source_fps, target_fps: the input's and the output's frame rates.
+        source_fps, target_fps: the input's (average) and the output's frame rates.
         input_frames: the number of input frames if known (else counted while reading; the tail is the same).
         on_cut: called with the index of the earlier frame at each detected cut between interpolated frames.
+        times, end: a variable-rate input's frame times and end (seconds), else ``None``.
+        scene_threshold: how different two frames' colours must be to count as a cut (:func:`is_scene_cut`;
+            ``None``: never).
+        repeats: treat a frame that repeats the one before (:func:`is_repeat`) as not there, so the frames
+            around a held stretch are interpolated across it instead of freezing and then jumping; up to
+            :data:`MAX_REPEATS` in a row (a longer hold is a still, and stays one).
+        on_repeat: called with the index of each repeated frame skipped.
     """
-    ratio = fractions.Fraction(video_io.rate_text(source_fps)) / fractions.Fraction(video_io.rate_text(target_fps))
-    lower = ratio > 1
+    source_rate = fractions.Fraction(video_io.rate_text(source_fps))
+    target_rate = fractions.Fraction(video_io.rate_text(target_fps))
+    lower = target_rate < source_rate
     k = 0
-    previous = None
+    previous = previous_time = previous_index = None
     index = -1
+    held = 0  # repeats skipped in a row
     for index, frame in enumerate(frames):
+        now = fractions.Fraction(index) / source_rate if times is None else _fraction(times[index])
         if previous is not None:
             if frame.shape != previous.shape:
                 raise video_io.InputError(f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, frame {index - 1} "
                                  f"{previous.shape[1]}x{previous.shape[0]}: every frame must have one size.")
-            pending = []  # output frames whose position lies in [index - 1, index), as fractions past index - 1
-            while k * ratio < index:
-                pending.append(k * ratio - (index - 1))
+            if now <= previous_time:
+                continue  # a frame shown no later than the one before it (a broken timestamp): skip it
+            still = repeats and is_repeat(previous, frame)
+            if still and held < MAX_REPEATS:
+                held += 1
+                if on_repeat is not None:
+                    on_repeat(index)
+                continue  # the earlier frame stays the start of the next interval
+            held = 0 if not still else held
+            pending = []  # output frames whose time lies in [previous_time, now), as fractions of that interval
+            span = now - previous_time
+            while k / target_rate < now:
+                pending.append((k / target_rate - previous_time) / span)
                 k += 1
-            wanted = [float(t) for t in pending if t != 0 and not lower]
-            cut = bool(wanted) and is_scene_cut(previous, frame)
+            wanted = [float(t) for t in pending if t != 0 and not lower and not still]
+            cut = bool(wanted) and is_scene_cut(previous, frame, scene_threshold)
             if cut and on_cut is not None:
-                on_cut(index - 1)
+                on_cut(previous_index)
             between = interpolator.frames_between(method, previous, frame, wanted) if wanted and not cut else {}
             for t in pending:
                 if t == 0:
                     yield previous
-                elif lower or cut:
+                elif lower or cut or still:
                     yield previous if t < 0.5 else frame
                 else:
                     yield between[float(t)]
-        previous = frame
+        previous, previous_time, previous_index = frame, now, index
     if previous is None:
         return
-    total = max(1, round((index + 1) / ratio))
+    finish = fractions.Fraction(index + 1) / source_rate if times is None else _fraction(end or times[-1])
+    total = max(1, round(finish * target_rate))
     while k < total:  # at or past the last input frame: hold it
         yield previous
         k += 1
