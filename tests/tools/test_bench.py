@@ -119,3 +119,44 @@ def test_muxing_child_writes_a_clip_through_the_pipe(monkeypatch):
     assert result["frames_per_second"] > 0 and result["megabytes"] > 0 and result["cpu_seconds"] > 0
     monkeypatch.setattr(bench_measure, "pyav_version", lambda: None)
     assert bench_measure.measure_muxing("pyav", ".mp4") == {"skipped": "PyAV is not installed (pip install av)"}
+
+
+def fake_video_section():
+    rows = [{"size": "1280x720", "setting": setting, "seconds": seconds, "frames": 120, "frames_per_second": 120 / seconds,
+             "peak_memory_gb": 1.5, "speedup": 30.0 / seconds} for setting, seconds in
+            (("default", 24.0), ("--scale 1", 90.0), ("DIS flow", 20.0), ("minterpolate", 30.0))]
+    groups = {"00001": "bigbuckbunny", "00002": "bikes"}
+
+    def scores(psnr):
+        return {"psnr": sum(psnr) / 2, "ssim": 0.95, "groups": {g: {"psnr": p, "ssim": 0.95} for g, p in zip(groups, psnr)}}
+
+    quality = {"triplets": 10, "clip_names": groups, "checkpoint": "results/models/flow_time_corpus.keras",
+               "sizes": {"bigbuckbunny": [1280, 720], "bikes": [640, 272]},
+               "methods": {"default": scores([39.0, 33.3]), "DIS flow": scores([38.9, 32.9])}}
+    return {"rows": rows, "quality": quality, "seconds": 2.0, "fps": 60}
+
+
+def test_video_section_compares_with_minterpolate_and_dis():
+    results = fake_results()
+    results["video"] = fake_video_section()
+    text = bench_report.report(results)
+    assert text.index("## The video command against minterpolate") < text.index("## Training throughput")
+    assert ("| 1280x720 | video command, default (`--scale auto`, bfloat16 where the CPU has it) | 24.0 | 5.00 | "
+            "1.25x | 12.0 | 1.50 |") in text
+    assert "| ffmpeg `minterpolate` (mci, aobmc, bidir) | 30.0 | 4.00 | 1.00x | 15.0 | 1.50 |" in text
+    assert "(bigbuckbunny 1280x720, bikes 640x272; 10 triplets" in text
+    assert "| 39.00 / 0.9500 | 33.30 / 0.9500 | 36.15 / 0.9500 | +0.25 (+0.10, +0.40) |" in text
+
+
+def test_video_child_converts_a_clip_and_counts_its_frames(tmp_path, monkeypatch):
+    from utils.media import video_io
+
+    clip = tmp_path / "clip.mp4"
+    import subprocess
+
+    subprocess.run([video_io.ffmpeg_executable(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10",
+                    "-t", "1", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    monkeypatch.setitem(bench_measure.VIDEO, "fps", 20)
+    for setting, frames in (("DIS flow", {20}), ("minterpolate", set(range(15, 21)))):  # ffmpeg ends a frame or so early
+        result = bench_measure.measure_video(setting, str(clip))
+        assert result["frames"] in frames and result["frames_per_second"] > 0 and result["peak_memory_gb"] > 0

@@ -18,7 +18,10 @@ do not leak from one to the next):
   with the chosen settings against float32 without XLA;
 - ``muxing``: frames per second that the video command's writer sustains (encoding included) through the
   ffmpeg pipe it uses, against PyAV (``av``, the same libraries as a Python module) with the same codec
-  settings, when PyAV is installed.
+  settings, when PyAV is installed;
+- ``video``: the video command as a user runs it (``python -m utils.video.interpolate video``, start-up included)
+  against ffmpeg's ``minterpolate``, 2 s of 720p and of 1080p to 60 fps: output frames per second and peak memory;
+  and the quality of the command's settings on the three test clips whole at their own size.
 
 Training figures are given by wall clock and by CPU time: see ``CLOCK_NOTE``.
 """
@@ -31,8 +34,10 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 
 from utils import hardware, paths, profiles
@@ -160,6 +165,30 @@ def bench_muxing(log, repeats: int = 2) -> dict:
             "pyav": bench_measure.pyav_version()}
 
 
+def bench_video(log) -> dict:
+    """The video command against minterpolate at 720p and 1080p (speed, one run each), and its settings' quality on
+    the test clips at their own size."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in bench_measure.VIDEO["sizes"]:
+            clip = bench_measure.video_clip(size, Path(folder))
+            for setting in bench_measure.VIDEO_SETTINGS:
+                if setting == "--scale 1" and size != "1280x720":
+                    continue  # minutes at 1080p, and the 720p row says what full resolution costs
+                result = run_child("video", setting=setting, clip=str(clip))
+                rows.append({"size": size, "setting": setting, **result})
+                log(f"video {size} {setting}: {result['frames_per_second']:.2f} frames/s, {result['seconds']:.1f} s, "
+                    f"{result['peak_memory_gb']:.2f} GB")
+    for size in bench_measure.VIDEO["sizes"]:
+        base = next(r for r in rows if r["size"] == size and r["setting"] == "minterpolate")
+        for row in rows:
+            if row["size"] == size:
+                row["speedup"] = row["frames_per_second"] / base["frames_per_second"]
+    quality = run_child("video_quality")
+    log("video quality: " + ", ".join(f"{name} {m['psnr']:.2f} dB" for name, m in quality["methods"].items()))
+    return {"rows": rows, "quality": quality, **{k: bench_measure.VIDEO[k] for k in ("seconds", "fps")}}
+
+
 def end_to_end_totals(per_run: list[dict], setting: str) -> dict:
     """Seconds and CPU seconds of one setting summed over the runs, each run's best repeat counted.
 
@@ -224,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["end_to_end"] = bench_end_to_end(args.end_to_end_steps, log, args.end_to_end_repeats)
     if "muxing" in sections:
         results["muxing"] = bench_muxing(log)
+    if "video" in sections:
+        results["video"] = bench_video(log)
     text = bench_report.report(results)
     paths.save_json(results, json_path)
     with paths.atomic_target(output) as temporary:

