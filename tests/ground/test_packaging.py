@@ -145,3 +145,24 @@ def test_console_commands_work_from_a_folder_holding_a_utils_py(tmp_path):
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-1000:]
         assert done.stdout.startswith(f"usage: {script}")
+
+
+def test_committed_test_clip_scores_are_of_the_shipped_models():
+    # notebook 5 reads this file instead of re-scoring when it names the model files beside it (make evaluate-test)
+    from utils.models import interpolator
+
+    models = [ROOT / "results" / "models" / f"{name}.keras" for name in ("flow_corpus", "flow_time_corpus", "unet_corpus")]
+    result = json.loads((ROOT / "results" / "evaluation_test_clips.json").read_text())
+    assert result["checkpoints"] == interpolator.checkpoint_digests(models)
+    assert set(result["checkpoints"]) < set(result["methods"])
+
+
+def test_readme_video_speed_and_quality_are_the_benchmarks():
+    from utils.tools import bench_report
+
+    video = json.loads((ROOT / "results" / "benchmarks.json").read_text())["video"]
+    assert _block("video-table") == bench_report.video_table(video)
+    methods = video["quality"]["methods"]
+    gains = {name: methods[name]["psnr"] - methods["DIS flow"]["psnr"] for name in ("default", "--scale 1")}
+    assert (f"on the test clips at their own size it is {gains['default']:.2f} dB above DIS, "
+            f"{gains['--scale 1']:.2f} at `--scale 1`") in README.replace("\n", " ")

@@ -70,17 +70,26 @@ def _run(args) -> int:
                 raise ValueError("--times scores windows of the three test clips; it takes no --data-root, --list or "
                                  "--save-dir (a folder of triplets only has the middle frame).")
             result = scoring.evaluate_at_times(args.methods, checkpoints, args.times, progress=sys.stderr)
-            return _finish(result, args.output)
+            return _finish(_with_digests(result, args.methods, checkpoints), args.output)
         methods = interpolator.load_methods(args.methods, checkpoints)
         if args.data_root is None:
 
             args.data_root = datasets.whole_test_clips(verbose=False)
         result = scoring.evaluate_folder(Path(args.data_root), methods, args.list_path, args.save_dir, args.timing_size,
                                  progress=sys.stderr)
+        result = _with_digests(result, args.methods, checkpoints)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return _finish(result, args.output)
+
+
+def _with_digests(result: dict, methods, checkpoints) -> dict:
+    """The result with ``checkpoints``: which model files it scored (notebook 5 reuses a committed result only for
+    the same files)."""
+    from utils.models import interpolator  # deferred: TensorFlow loads in seconds; --help stays instant
+
+    return {**result, "checkpoints": interpolator.checkpoint_digests(checkpoints) if "model" in methods else {}}
 
 
 def _finish(result: dict, output: str | None) -> int:
