@@ -96,8 +96,10 @@ def test_smoke_pipeline_end_to_end(tmp_path, capsys):
         assert (tmp_path / "images" / name).stat().st_size > 1000, name
     video = json.loads((results / "video_interpolation.json").read_text())
     assert video["checkpoint"].endswith("results/models/flow_charbonnier.keras")
+    assert video["shipped"] == "results/models/flow_time_corpus.keras"  # notebook 6 shows the shipped model too
     for clip in ("bigbuckbunny", "bikes", "carphone"):
-        assert list(video["scores"][clip]) == ["flow UNet", "DIS flow", "frame average", "minterpolate"]
+        assert list(video["scores"][clip]) == ["time flow UNet (shipped)", "flow UNet (notebook 4)", "DIS flow",
+                                               "frame average", "minterpolate"]
         assert len(video["scores"][clip]["minterpolate"]["psnr"]) == len(video["rebuilt_frames"][clip]) == 3
     for name in ("video_interpolation.md", "video_psnr.png", "video_side_by_side.gif"):
         assert (results / name).stat().st_size > 100, name
