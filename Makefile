@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (frame interpolation)" >/dev/null
 	touch $@
 
-demo: install  ## run notebooks 01-06 with papermill (about 12 minutes on a 2-core CPU)
+demo: install  ## run notebooks 01-06 with papermill (about 17 minutes on a 2-core CPU)
 	$(BIN)/python -m utils.tools.pipeline --profile $(PROFILE)
 
 test: install test-unit test-notebooks  ## unit tests + smoke pipeline, then nbval over the committed notebooks

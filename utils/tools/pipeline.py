@@ -1,6 +1,6 @@
 """Runs the numbered notebooks in order with papermill.
 
-    python -m utils.tools.pipeline                      # default profile, about 10 minutes on a 2-core CPU
+    python -m utils.tools.pipeline                      # default profile, about 17 minutes on a 2-core CPU
     python -m utils.tools.pipeline --profile smoke --output-dir /tmp/run --results-dir /tmp/run/results
     python -m utils.tools.pipeline --in-place           # refresh the committed notebooks' outputs
 
