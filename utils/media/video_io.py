@@ -471,11 +471,6 @@ def _set_option(options: list[str], name: str, value: str | None) -> list[str]:
     return options + ([name, value] if value is not None else [])
 
 
-def mux_audio(video: Path, audio_source: Path, output: Path, audio_codec: str | None = None) -> str:
-    """Copies the audio stream of ``audio_source`` into ``video`` (:func:`mux_streams` without subtitles)."""
-    return mux_streams(video, audio_source, output, audio_codec, has_audio=True)["audio"]
-
-
 def mux_streams(video: Path, source: Path, output: Path, audio_codec: str | None = None, has_audio: bool = True,
                 subtitles: list[str] | None = None) -> dict[str, str]:
     """Copies the audio and subtitle streams of ``source`` into ``video``, written to ``output``.

@@ -165,7 +165,7 @@ def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: i
         scale: ``1`` (the network at full resolution: what evaluation scores), a share in (0, 1) or ``"auto"``
             (:func:`utils.models.scaled.working_scale`): a flow UNet then runs on the shrunk pair and its flows,
             mask and residual are enlarged to warp and blend the full frames (:mod:`utils.models.scaled`).
-        precision: ``float32`` or ``mixed_bfloat16`` (:func:`utils.models.unet.with_precision`).
+        precision: ``float32``, ``mixed_bfloat16`` or ``auto`` (:func:`utils.models.unet.with_precision`).
 
     Raises:
         ValueError: for a scale below 1 with a model that has no flows, or a bad scale.
@@ -185,29 +185,28 @@ def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: i
     def run_fields(inputs: np.ndarray) -> np.ndarray:
         return fields(inputs[None])[0]
 
-    def factor(frame: np.ndarray) -> float:
-        return 1.0 if fields is None else scaled.working_scale(frame.shape[1], frame.shape[0], scale)
+    def shrunk(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """The pair the network sees and its share of the frame (the pair itself at 1)."""
+        share = 1.0 if fields is None else scaled.working_scale(frame_a.shape[1], frame_a.shape[0], scale)
+        if share == 1.0:
+            return frame_a, frame_b, share
+        size = scaled.small_size(frame_a.shape[1], frame_a.shape[0], share)
+        return scaled.shrink(frame_a, size), scaled.shrink(frame_b, size), share
 
     def midpoint(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         if channels == 11:
             return at_time(frame_a, frame_b, 0.5)
-        share = factor(frame_a)
+        small_a, small_b, share = shrunk(frame_a, frame_b)
+        inputs = model_inputs(small_a, small_b, channels)[0]
         if share == 1.0:
-            inputs = model_inputs(frame_a, frame_b, channels)[0]
             return np.clip(tiling.tiled(run, inputs, tile, overlap, align), 0.0, 1.0)
-        size = scaled.small_size(frame_a.shape[1], frame_a.shape[0], share)
-        inputs = model_inputs(scaled.shrink(frame_a, size), scaled.shrink(frame_b, size), channels)[0]
         return scaled.compose(frame_a, frame_b, tiling.tiled(run_fields, inputs, tile, overlap, align))
 
     last: dict = {}  # the last pair's (shrunk frames and) DIS flows: 24 -> 60 fps asks 2 or 3 times of one pair
 
     def pair(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         if last.get("a") is not frame_a or last.get("b") is not frame_b:
-            share = factor(frame_a)
-            small_a, small_b = frame_a, frame_b
-            if share != 1.0:
-                size = scaled.small_size(frame_a.shape[1], frame_a.shape[0], share)
-                small_a, small_b = scaled.shrink(frame_a, size), scaled.shrink(frame_b, size)
+            small_a, small_b, share = shrunk(frame_a, frame_b)
             last.update(a=frame_a, b=frame_b, small=(small_a, small_b, flow.dis_flows(small_a, small_b), share))
         return last["small"]
 

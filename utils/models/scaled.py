@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils import flow
-from utils.models import tiling, unet, warp
+from utils.models import unet, warp
 
 AUTO = "auto"
 
@@ -85,7 +85,6 @@ class Fields:
         layout, heads = blend.input
         self.blend = blend
         self.channels = unet.input_channels(model)
-        self.align = tiling.padding_multiple(model)
         self._heads = keras.Model(model.input, [layout, heads], name=f"{model.name}_fields")
         signature = [tf.TensorSpec((None, None, None, self.channels), tf.float32)]
         self._function = tf.function(self._fields, input_signature=signature)

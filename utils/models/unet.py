@@ -28,6 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from utils import hardware
 from utils.models import warp
 
 OUTPUT_MODES = ("direct", "residual", "flow")
@@ -408,7 +409,10 @@ FLOAT32_LAYERS = frozenset({"pad", "time_prior", "prior_features", "cost_volume"
 def with_precision(model: keras.Model, policy: str) -> keras.Model:
     """A copy of ``model`` (same weights) whose layers outside :data:`FLOAT32_LAYERS` compute in ``policy``:
     ``mixed_bfloat16`` runs the convolutions as in training under it, about 1.5 times as fast on a CPU with
-    bfloat16 arithmetic; the warping, the flows and the output stay float32. ``float32`` returns ``model``."""
+    bfloat16 arithmetic; the warping, the flows and the output stay float32. ``float32`` returns ``model``;
+    ``auto`` is ``mixed_bfloat16`` where the CPU has bfloat16 arithmetic, else ``float32``."""
+    if policy == "auto":
+        policy = "mixed_bfloat16" if hardware.cpu_has_bfloat16() else "float32"
     if policy == "float32":
         return model
     config = json.loads(model.to_json())

@@ -270,11 +270,7 @@ def measure_video_quality() -> dict:
     root = datasets.whole_test_clips(paths.resolve("data") / "test_clips_native", max_width=4096, verbose=False)
     methods = {}
     for setting, options in QUALITY_SETTINGS.items():
-        precision = options["precision"]
-        if precision == "auto":
-            precision = "mixed_bfloat16" if hardware.cpu_has_bfloat16() else "float32"
-        method = interpolator.load_method(paths.DEFAULT_CHECKPOINT, scale=options["scale"], precision=precision)
-        methods[setting] = method
+        methods[setting] = interpolator.load_method(paths.DEFAULT_CHECKPOINT, **options)
     methods.update(interpolator.load_methods(["dis", "minterpolate"], []))
     summary = scoring.evaluate_folder(root, methods, timing_size=None)
     return {"triplets": summary["triplets"], "clip_names": summary["clip_names"], "methods": summary["methods"],

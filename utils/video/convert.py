@@ -121,10 +121,7 @@ def convert_video(source: video_io.Source, output: str | Path, method: interpola
     options = replace(options or Options(), **{k: v for k, v in (("factor", factor), ("fps", fps)) if v is not None})
     output = Path(output)
     check_output(source.path, output, overwrite)
-    if options.slowmo > 1 and options.fps is None and options.factor is None:
-        fps = source.fps  # slow motion plays at the input's rate unless told otherwise
-    else:
-        fps = output_rate(source, options.factor, options.fps)
+    fps = output_rate(source, options.factor, options.fps, options.slowmo)
     output.parent.mkdir(parents=True, exist_ok=True)
     kind = video_io.check_output_kind(output)
     video_io.check_crf(kind, options.crf)
@@ -170,8 +167,8 @@ def human_summary(summary: dict) -> str:
     return "; ".join(parts + summary["notes"])
 
 
-def output_rate(source: video_io.Source, factor: int | None, fps: float | None) -> float:
-    """The output frame rate: ``fps``, or ``factor`` (default 2) times the input's.
+def output_rate(source: video_io.Source, factor: int | None, fps: float | None, slowmo: int = 1) -> float:
+    """The output frame rate: ``fps``, or ``factor`` (default 2; for slow motion, 1) times the input's.
 
     Raises:
         InputError: both given, a factor that is not a whole number from 1, or a rate outside (0, 1000].
@@ -179,7 +176,7 @@ def output_rate(source: video_io.Source, factor: int | None, fps: float | None) 
     if fps is not None and factor is not None:
         raise video_io.InputError("Give either --fps or --factor, not both.")
     if fps is None:
-        fps = source.fps * retime.check_factor(factor or 2)
+        fps = source.fps * (retime.check_factor(factor or 2) if factor is not None or slowmo == 1 else 1)
     if not 0 < fps <= 1000:
         given = f"--factor {factor} makes {fps:g} fps" if factor is not None else f"got {fps:g}"
         raise video_io.InputError(f"--fps must be a frame rate above 0 and at most 1000: {given}.")

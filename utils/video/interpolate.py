@@ -165,11 +165,7 @@ def _load(interpolator, args):
     """The method the arguments name, the network at ``--scale`` in ``--precision``."""
     if args.method != "model":
         return interpolator.load_method(args.method)
-    precision = {"float32": "float32", "bfloat16": "mixed_bfloat16"}.get(args.precision)
-    if precision is None:  # auto
-        from utils import hardware  # deferred: TensorFlow loads in seconds
-
-        precision = "mixed_bfloat16" if hardware.cpu_has_bfloat16() else "float32"
+    precision = {"bfloat16": "mixed_bfloat16"}.get(args.precision, args.precision)  # auto: unet.with_precision
     return interpolator.load_method(args.checkpoint, args.tile, args.overlap, scale=args.scale, precision=precision)
 
 
