@@ -369,3 +369,46 @@ def test_source_balance_gives_small_sources_their_share(tiny_corpus):
         for _ in range(400):
             sampler.corpus_example(store, rows, rng, (16, 16), False, weights=weights)
         assert np.mean(np.array(seen) == 0) == pytest.approx(0.2 if weights is None else 0.5, abs=0.07)
+
+
+def test_scaled_batches_shrink_the_network_input_and_resume_alike(tiny_corpus):
+    """The time model's reduced-resolution batches: half of the batches (drawn per batch) hold full-size crops
+    whose network inputs are the 2 x 2 averages with DIS's flows of that small pair; the plain batches' pair is
+    their own frames; a stream started at batch k repeats the batches from k of a stream started at 0."""
+    store = sampler.Corpus(tiny_corpus)
+    options = dict(time_input=True, synthetic_fraction=0.5, scaled_share=0.5, scaled_crop=(32, 48), seed=1)
+    stream = sampler.training_dataset(store, 2, (16, 16), **options)
+    batches = [next(iter_) for iter_ in [iter(stream)] for _ in range(12)]
+    shapes = [inputs.shape[1:3] for (inputs, _), _ in batches]
+    assert set(shapes) == {(16, 16), (16, 24)} and 3 <= shapes.count((16, 24)) <= 9
+    for (inputs, pair), target in batches:
+        inputs, pair, target = inputs.numpy(), pair.numpy(), target.numpy()
+        assert target.shape[1:3] == pair.shape[1:3] and inputs.shape[-1] == 11 and pair.shape[-1] == 6
+        if inputs.shape[1:3] == pair.shape[1:3]:
+            np.testing.assert_array_equal(inputs[..., :6], pair)
+            continue
+        assert target.shape[1:3] == (32, 48)
+        averaged = pair.reshape(2, 16, 2, 24, 2, 6).mean(axis=(2, 4)) * 255
+        np.testing.assert_allclose(inputs[..., :6] * 255, averaged, atol=0.5 + 1e-3)  # rounded to 8 bits
+        small_a = np.round(inputs[0, ..., 0:3] * 255).astype(np.uint8)
+        small_b = np.round(inputs[0, ..., 3:6] * 255).astype(np.uint8)
+        assert np.abs(inputs[0, ..., 6:10]).max() > 0  # flows of that small pair (a margin around it seen by DIS)
+        assert 0 < inputs[0, 0, 0, 10] < 1 and small_a.shape == small_b.shape == (16, 24, 3)
+    later = iter(sampler.training_dataset(store, 2, (16, 16), start=2 * 5, **options))
+    for (inputs, pair), target in batches[5:8]:
+        (again, again_pair), again_target = next(later)
+        np.testing.assert_array_equal(again.numpy(), inputs.numpy())
+        np.testing.assert_array_equal(again_target.numpy(), target.numpy())
+    with pytest.raises(ValueError, match="scaled_share: trains the time model"):
+        sampler.training_dataset(store, 2, (16, 16), scaled_share=0.5)
+
+
+def test_shrunk_flows_are_dis_of_the_shrunk_crop_region():
+    """The flows of a scaled example come from the shrunk region, cut where the crop sits on the small grid."""
+    rng = np.random.default_rng(0)
+    region = rng.integers(0, 255, (3, 41, 61, 3)).astype(np.uint8)
+    flows = sampler._shrunk_time_flows(region, 5, 7, (16, 24), 2, 0.25)
+    trimmed = region[:, 1:41, 1:61]  # the corner (5, 7) moved onto the even grid: (4, 6) in the trimmed region
+    small = np.stack([cv2.resize(f, (30, 20), interpolation=cv2.INTER_AREA) for f in trimmed])
+    expected = sampler._time_flows(small, 0.25)[2:10, 3:15]
+    np.testing.assert_array_equal(flows, expected)

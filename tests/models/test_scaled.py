@@ -122,3 +122,36 @@ def test_tiled_keeps_any_number_of_channels():
     inputs = np.random.default_rng(0).random((70, 90, 5)).astype(np.float32)
     out = tiling.tiled(lambda x: np.concatenate([x, x[..., :3]], -1), inputs, tile=32, overlap=8)
     np.testing.assert_allclose(out, np.concatenate([inputs, inputs[..., :3]], -1), atol=1e-6)
+
+
+def test_the_training_view_is_the_network_at_full_size_and_the_command_at_half(time_model):
+    """scaled.trainer: with inputs as large as the pair it is the network's own frame; with a shrunk pair's inputs
+    it is what the video command composes at --scale 0.5 (before clipping)."""
+    view = scaled.trainer(time_model)
+    assert view.count_params() == time_model.count_params()  # a view: the same weights, none added
+    frame_a, frame_b = moving_pair(96, 128, shift=4)
+    pair = np.concatenate([frame_a, frame_b], axis=-1)[None].astype(np.float32) / 255.0
+    inputs = interpolator.time_inputs(frame_a, frame_b, flow.dis_flows(frame_a, frame_b), 0.3)[None]
+    np.testing.assert_allclose(np.asarray(view([inputs, pair])), np.asarray(time_model(inputs)), atol=1e-5)
+    small_a, small_b = (scaled.shrink(f, (64, 48)) for f in (frame_a, frame_b))
+    small = interpolator.time_inputs(small_a, small_b, flow.dis_flows(small_a, small_b), 0.3)[None]
+    command = interpolator.model_method(time_model, scale=0.5).at_time(frame_a, frame_b, 0.3)
+    np.testing.assert_allclose(np.clip(np.asarray(view([small, pair]))[0], 0, 1), command, atol=1e-4)
+
+
+def test_training_through_the_view_reaches_the_network(time_model):
+    """A step on a half-size batch moves the network's own weights (the view shares them) and lowers the loss."""
+    network = keras.models.clone_model(time_model)
+    network.set_weights(time_model.get_weights())
+    view = scaled.trainer(network)
+    view.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+    frame_a, frame_b = moving_pair(96, 128, shift=4)
+    pair = np.concatenate([frame_a, frame_b], axis=-1)[None].astype(np.float32) / 255.0
+    small_a, small_b = (scaled.shrink(f, (64, 48)) for f in (frame_a, frame_b))
+    small = interpolator.time_inputs(small_a, small_b, flow.dis_flows(small_a, small_b), 0.5)[None]
+    target = (np.roll(frame_a, 2, 1) / 255.0)[None].astype(np.float32)
+    first = float(view.train_on_batch([small, pair], target))
+    for _ in range(5):
+        last = float(view.train_on_batch([small, pair], target))
+    assert last < first
+    assert any(not np.array_equal(a, b) for a, b in zip(network.get_weights(), time_model.get_weights()))

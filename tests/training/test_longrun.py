@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import pytest
 
+from utils.data import sampler
 from utils.training import judge, longrun, loop, records, run_state
 
 TINY = {"base_filters": 4, "depth": 2, "batch_size": 2, "crop": (32, 32), "chunk_steps": 2, "validation_count": 4,
@@ -92,9 +93,39 @@ def test_promotion_reads_validation_only(tiny_corpus, tmp_path):
     assert model.inputs[0].shape[-1] == 10
 
 
+def test_a_scaled_run_is_judged_at_both_sizes_and_must_beat_the_shipped_model_on_that_judge(tiny_corpus, tmp_path):
+    """A run with scaled_share is scored at full size and through the half-size path, its decision score the
+    mean; the shipped model, judged on another set before, is scored again on this judge before it is replaced."""
+    flow_dir, time_dir, scaled_dir = (tmp_path / "training" / name for name in ("flow", "flow_time", "scaled"))
+    loop.train("flow", run_dir=flow_dir, data_dir=tiny_corpus, max_steps=0, log=lambda s: None, **TINY)
+    plain = loop.train("flow_time", run_dir=time_dir, data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
+                       warm_start=str(flow_dir / "best.weights.h5"), **TINY)
+    destination = tmp_path / "models" / "flow_time_corpus.keras"
+    assert loop.promote_run(time_dir, destination)
+    state = loop.train("flow_time", run_dir=scaled_dir, data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
+                       warm_start=str(time_dir / "best.weights.h5"), scaled_share=0.5, scaled_crop=(32, 48), **TINY)
+    start = state.history[0]
+    assert state.validation_digest == f"{plain.validation_digest}-scaled2"
+    assert start.val_psnr_full == pytest.approx(plain.best.val_psnr, abs=2e-3)  # the same weights at full size
+    assert start.val_psnr_scaled != start.val_psnr_full
+    assert start.val_psnr == pytest.approx((start.val_psnr_full + start.val_psnr_scaled) / 2, abs=2e-4)
+    assert all(h.val_psnr_scaled is not None for h in state.history)
+    rival = loop._score_shipped(destination, state, sampler.Corpus(tiny_corpus))
+    assert rival == pytest.approx(start.val_psnr, abs=2e-3)  # the shipped model is the run's start
+    state.best.val_psnr = rival
+    run_state.write_state(scaled_dir, state)
+    assert loop.promote_run(scaled_dir, destination, tiny_corpus) is False  # not better on its own judge
+    state.best.val_psnr = round(rival + 0.01, 4)
+    run_state.write_state(scaled_dir, state)
+    assert loop.promote_run(scaled_dir, destination, tiny_corpus) is True
+    record = json.loads(destination.with_suffix(".json").read_text())
+    assert record["validation"]["replaced_model_psnr"] == rival
+    assert record["validation"]["digest"].endswith("-scaled2") and record["config"]["scaled_share"] == 0.5
+
+
 def test_checkpoint_follows_validation_not_training_loss(tiny_corpus, tmp_path, monkeypatch):
     scores = iter([30.0, 31.0, 30.5, 30.2])  # step 0, then after each chunk
-    monkeypatch.setattr(judge.Validation, "score", lambda self, network, batch=16: next(scores))
+    monkeypatch.setattr(judge.Validation, "parts", lambda self, network, batch=16: {"full": next(scores)})
     state = loop.train("unet", run_dir=tmp_path / "run", data_dir=tiny_corpus, max_steps=6, log=lambda s: None,
                           **{**TINY, "patience": 2})
     assert state.best == run_state.Best(step=2, val_psnr=31.0, cpu_hours=state.history[1].cpu_hours)

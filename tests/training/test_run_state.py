@@ -24,7 +24,8 @@ def test_every_committed_state_round_trips(path):
     assert isinstance(state.config, run_state.RunConfig) and state.step == raw["step"]
     assert all(isinstance(entry, run_state.Checkpoint) for entry in state.history)
     expected = {**raw, "config": {**dataclasses.asdict(run_state.RunConfig()), **raw["config"]}}
-    expected["config"]["crop"] = list(expected["config"]["crop"])  # fields a file predates get their defaults
+    for key in ("crop", "scaled_crop"):  # fields a file predates get their defaults
+        expected["config"][key] = list(expected["config"][key])
     assert state.to_json() == expected
 
 

@@ -141,13 +141,16 @@ def _time_flows(frames: np.ndarray, t: float) -> np.ndarray:
 
 def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generator, crop: tuple[int, int],
                    flow_prior: bool, hard_fraction: float = 0.5, candidates: int = 4, time_input: bool = False,
-                   teacher: bool = False, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                   teacher: bool = False, weights: np.ndarray | None = None, factor: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """One augmented corpus crop: frames (3, h, w, 3) ``uint8`` and, with ``flow_prior``, flows (h, w, 4).
 
     With ``time_input`` the target is the frame at a time t of :func:`target_offset` and the flows are
     (h, w, 5): DIS's flows both ways and the t plane. With ``teacher``, 6 more channels follow: the teacher
     flows at the target and their weights (:func:`utils.flow.teacher_flows`). ``weights``: cumulative weights
-    of the triplets (:meth:`Corpus.source_weights`), else all are equally likely.
+    of the triplets (:meth:`Corpus.source_weights`), else all are equally likely. ``factor`` > 1 (time model
+    only): the flows are DIS's on the frames shrunk by it (area averaging), (h / factor, w / factor, 5), what the
+    video command computes at ``--scale 1/factor`` (``crop`` a multiple of ``factor``).
     """
     pick = rng.integers(len(triplets)) if weights is None else np.searchsorted(weights, rng.random() * weights[-1], "right")
     row = triplets[min(int(pick), len(triplets) - 1)]
@@ -178,6 +181,8 @@ def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generat
     region = _augment(region, offsets, rng)
     top, left = offsets[0], offsets[2]
     frames = region[:, top:top + crop[0], left:left + crop[1]]
+    if factor > 1:
+        return np.ascontiguousarray(frames), _shrunk_time_flows(region, top, left, crop, factor, offsets[4])
     flows = None
     if time_input:
         flows = _time_flows(region, offsets[4])
@@ -188,6 +193,20 @@ def corpus_example(corpus_: Corpus, triplets: np.ndarray, rng: np.random.Generat
     return np.ascontiguousarray(frames), None if flows is None else flows[top:top + crop[0], left:left + crop[1]]
 
 
+def _shrunk_time_flows(region: np.ndarray, top: int, left: int, crop: tuple[int, int], factor: int,
+                       t: float) -> np.ndarray:
+    """:func:`_time_flows` of ``region`` shrunk by ``factor``, cut to the crop at (``top``, ``left``): the region
+    is first trimmed so that the crop's corner and its own sides fall on the shrunk pixels' grid."""
+    trim_top, trim_left = top % factor, left % factor
+    region = region[:, trim_top:, trim_left:]
+    top, left = (top - trim_top) // factor, (left - trim_left) // factor
+    height, width = region.shape[1] // factor, region.shape[2] // factor
+    small = np.stack([cv2.resize(frame[:height * factor, :width * factor], (width, height),
+                                 interpolation=cv2.INTER_AREA) for frame in region])
+    flows = _time_flows(small, t)
+    return flows[top:top + crop[0] // factor, left:left + crop[1] // factor]
+
+
 def _with_teacher(frames: np.ndarray, flows: np.ndarray, t: float | None) -> np.ndarray:
     """``flows`` followed by :func:`utils.flow.teacher_flows` against the prior they give (at ``t`` for the time
     model's DIS flows, else ``flows`` are the prior)."""
@@ -196,15 +215,17 @@ def _with_teacher(frames: np.ndarray, flows: np.ndarray, t: float | None) -> np.
 
 
 def synthetic_example(rng: np.random.Generator, crop: tuple[int, int], photos: list[np.ndarray] | None,
-                      flow_prior: bool, time_input: bool = False, teacher: bool = False
+                      flow_prior: bool, time_input: bool = False, teacher: bool = False, factor: int = 1
                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """One synthetic scene of crop size (photo textures when given, turning and zooming layers).
 
     With ``time_input`` the target is at a t of :func:`target_offset` for a gap of 2 (1/4, 1/2 or 3/4);
-    ``teacher`` appends the teacher flows as :func:`corpus_example` does.
+    ``teacher`` appends the teacher flows as :func:`corpus_example` does; ``factor`` as there.
     """
     t = target_offset(2, rng) / 4.0 if time_input else 0.5
     frames = np.stack(synthetic.make_triplet(rng, crop, t, photos=photos or None, **SYNTHETIC_OPTIONS))
+    if factor > 1:
+        return frames, _shrunk_time_flows(frames, 0, 0, crop, factor, t)
     if time_input:
         flows = _time_flows(frames, t)
     else:
@@ -216,7 +237,8 @@ def synthetic_example(rng: np.random.Generator, crop: tuple[int, int], photos: l
 
 def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (128, 128), flow_prior: bool = False,
                      seed: int = 0, start: int = 0, synthetic_fraction: float = 0.1, hard_fraction: float = 0.5,
-                     time_input: bool = False, teacher: bool = False, source_balance: float = 0.0):
+                     time_input: bool = False, teacher: bool = False, source_balance: float = 0.0,
+                     scaled_share: float = 0.0, scaled_crop: tuple[int, int] = (224, 256)):
     """An endless ``tf.data`` stream of ``(inputs, target)`` batches from the train split.
 
     Args:
@@ -233,6 +255,9 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
             (:func:`utils.flow.teacher_flows`), for :func:`utils.models.losses.flow_distillation`.
         source_balance: 0 draws every train triplet equally often (the sources in proportion to their size);
             up to 1, the smaller sources more often (:meth:`Corpus.source_weights`).
+        scaled_share: (time model) > 0: batches are ``((inputs, full pair), target)`` for
+            :func:`utils.models.scaled.trainer`, and this share of them (drawn per batch) are ``scaled_crop``
+            crops whose network inputs are shrunk by :data:`SCALED_FACTOR` (:func:`scaled_batches`).
     """
     import tensorflow as tf  # deferred: TensorFlow takes seconds to import; callers that never reach this line skip it
 
@@ -264,9 +289,67 @@ def training_dataset(corpus_: Corpus, batch_size: int, crop: tuple[int, int] = (
             inputs, target = inputs[..., :-6], tf.concat([target, inputs[..., -6:]], axis=-1)
         return inputs, target
 
+    if scaled_share:
+        if not time_input or teacher:
+            raise ValueError("scaled_share: trains the time model's reduced-resolution path (no teacher flows).")
+
+        def scaled_example(index):
+            rng = np.random.default_rng([seed, int(index)])
+            if rng.random() < synthetic_fraction:
+                return synthetic_example(rng, scaled_crop, photos, False, True, factor=SCALED_FACTOR)
+            return corpus_example(corpus_, triplets, rng, scaled_crop, False, hard_fraction, time_input=True,
+                                  weights=weights, factor=SCALED_FACTOR)
+
+        return scaled_batches(make, scaled_example, split, batch_size, start, seed, scaled_share, scaled_crop)
     dataset = tf.data.Dataset.range(start, 2**62).map(make, num_parallel_calls=2, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     dataset = dataset.map(split)
+    return dataset.prefetch(2).with_options(vimeo.pipeline_options())
+
+
+SCALED_FACTOR = 2  # scaled batches: the network sees the pair at half its size, the video command's 720p and 1080p
+
+
+def scaled_batches(make, scaled_example, split, batch_size: int, start: int, seed: int, share: float,
+                   crop: tuple[int, int]):
+    """Batches ``((network inputs, full pair), target)`` for :func:`utils.models.scaled.trainer`: batch ``k``
+    is scaled with probability ``share`` (a draw from ``(seed, k)``, so a resumed run sees the same stream):
+    ``crop`` crops, the network's frames shrunk by :data:`SCALED_FACTOR` (2 x 2 averages rounded to 8 bits, as
+    the video command's area shrink) with DIS's flows of the shrunk pair; else the usual crops, whose pair is
+    the network's own frames. Examples are numbered as in the plain stream (batch ``k`` holds examples
+    ``k * batch_size`` onwards)."""
+    import tensorflow as tf  # deferred: TensorFlow takes seconds to import; callers that never reach this line skip it
+
+    def scaled(index):
+        frames, flows = tf.numpy_function(scaled_example, [index], [tf.uint8, tf.float32], stateful=False)
+        small = (crop[0] // SCALED_FACTOR, crop[1] // SCALED_FACTOR)
+        return tf.ensure_shape(frames, (3, *crop, 3)), tf.ensure_shape(flows, (*small, 5))
+
+    def split_scaled(frames, flows):
+        full = tf.cast(frames, tf.float32) / 255.0
+        pair = tf.concat([full[:, 0], full[:, 2]], axis=-1)
+        small = tf.nn.avg_pool2d(tf.cast(pair, tf.float32) * 255.0, SCALED_FACTOR, SCALED_FACTOR, "VALID")
+        return (tf.concat([tf.round(small) / 255.0, flows], axis=-1), pair), full[:, 1]
+
+    def split_plain(frames, flows):
+        inputs, target = split(frames, flows)
+        return (inputs, inputs[..., 0:6]), target
+
+    def is_scaled(batch):
+        draw = tf.random.stateless_uniform([], tf.stack([tf.cast(seed, tf.int64) + 7919, batch]))
+        return tf.cast(draw < share, tf.int64)
+
+    first = start // batch_size
+
+    def stream(kind: int, example, finish):
+        batches = tf.data.Dataset.range(first, 2**62).filter(lambda k: tf.equal(is_scaled(k), kind))
+        examples = batches.flat_map(lambda k: tf.data.Dataset.range(k * batch_size, (k + 1) * batch_size))
+        return examples.map(example, num_parallel_calls=2, deterministic=True) \
+            .batch(batch_size, drop_remainder=True).map(finish)
+
+    choices = tf.data.Dataset.range(first, 2**62).map(is_scaled)
+    dataset = tf.data.Dataset.choose_from_datasets([stream(0, make, split_plain), stream(1, scaled, split_scaled)],
+                                                   choices)
     return dataset.prefetch(2).with_options(vimeo.pipeline_options())
 
 

@@ -79,34 +79,69 @@ class Fields:
     """
 
     def __init__(self, model: keras.Model):
-        blend = unet.flow_blend(model)
-        if blend is None:
-            raise ValueError(f"{model.name} has no flows to enlarge: --scale below 1 needs a flow UNet.")
-        layout, heads = blend.input
-        self.blend = blend
         self.channels = unet.input_channels(model)
-        self._heads = keras.Model(model.input, [layout, heads], name=f"{model.name}_fields")
+        self._model = fields_model(model)
         signature = [tf.TensorSpec((None, None, None, self.channels), tf.float32)]
-        self._function = tf.function(self._fields, input_signature=signature)
-
-    def _fields(self, inputs):
-        layout, heads = (tf.cast(x, tf.float32) for x in self._heads(inputs, training=False))
-        parts = self.blend.split_heads(heads)
-        if self.blend.time_input:  # as FlowBlend.call: the blend starts from the weights 1 - t and t
-            t = tf.clip_by_value(layout[..., 10:11], 1e-3, 1.0 - 1e-3)
-            parts["mask_logit"] += tf.math.log((1.0 - t) / t)
-        residual = parts["residual"] if self.blend.residual else tf.zeros_like(layout[..., 0:3])
-        joined = tf.concat([self.blend.flows(layout, parts), parts["mask_logit"], residual], axis=-1)
-        return joined[:, : tf.shape(inputs)[1], : tf.shape(inputs)[2]]
+        self._function = tf.function(lambda inputs: self._model(inputs, training=False), input_signature=signature)
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         return np.asarray(self._function(np.asarray(inputs, np.float32)))
 
 
+def fields_model(model: keras.Model) -> keras.Model:
+    """A view of a flow UNet (same layers and weights) that outputs its :class:`Fields` (float32)."""
+    blend = unet.flow_blend(model)
+    if blend is None:
+        raise ValueError(f"{model.name} has no flows to enlarge: --scale below 1 needs a flow UNet.")
+    layout, heads = blend.input
+    fields = unet.BlendFields(blend.mask_gain, blend.residual, blend.flow_update, blend.time_input, dtype="float32",
+                              name="fields")([layout, heads])
+    fields = unet.CropToReference(dtype="float32", name="fields_cropped")([fields, model.input])
+    return keras.Model(model.input, fields, name=f"{model.name}_fields")
+
+
+def trainer(model: keras.Model) -> keras.Model:
+    """A training view of a flow UNet whose frame is composed at full resolution from fields computed on a shrunk
+    pair, as the video command makes it at ``--scale`` below 1 (RIFE trains its scale the same way: the loss on
+    the full frame).
+
+    Inputs: ``[network inputs (B, h, w, C), both full frames (B, H, W, 6) in [0, 1]]``; output: the frame
+    (B, H, W, 3), float32, not clipped (as the network's own). With ``h = H`` it is the network's own frame.
+    """
+    pair = keras.Input((None, None, 6), name="full_pair")
+    fields = fields_model(model)(model.input)
+    frame = ComposeLayer(dtype="float32", name="compose")([pair, fields])
+    return keras.Model([model.input, pair], frame, name=f"{model.name}_scaled")
+
+
+@keras.saving.register_keras_serializable(package="vfi")
+class ComposeLayer(keras.layers.Layer):
+    """:func:`compose_batch` as a layer: inputs ``[pair (B, H, W, 6), fields (B, h, w, 8)]``."""
+
+    def call(self, inputs):
+        pair, fields = (tf.cast(x, tf.float32) for x in inputs)
+        return compose_batch(pair, fields)
+
+
+def compose_batch(pair, fields):
+    """Frames (B, H, W, 3) from both full frames ``pair`` (B, H, W, 6) in [0, 1] and :class:`Fields` (B, h, w, 8)
+    of a smaller pair: the fields enlarged (bilinear; the identity when h = H) and the flows multiplied by the
+    factor, both frames warped by them (bilinear, edges repeated), blended by the mask, the residual added.
+    Not clipped; differentiable (what :func:`trainer` trains through)."""
+    height, width = tf.shape(pair)[1], tf.shape(pair)[2]
+    small_height, small_width = tf.shape(fields)[1], tf.shape(fields)[2]
+    large = tf.image.resize(fields, tf.stack([height, width]), method="bilinear")
+    factor_x = tf.cast(width, tf.float32) / tf.cast(small_width, tf.float32)
+    factor_y = tf.cast(height, tf.float32) / tf.cast(small_height, tf.float32)
+    flows = large[..., 0:4] * tf.stack([factor_x, factor_y, factor_x, factor_y])
+    warped_a = warp.backward_warp(pair[..., 0:3], flows[..., 0:2])
+    warped_b = warp.backward_warp(pair[..., 3:6], flows[..., 2:4])
+    return warped_b + tf.sigmoid(large[..., 4:5]) * (warped_a - warped_b) + large[..., 5:8]
+
+
 def compose(frame_a: np.ndarray, frame_b: np.ndarray, fields: np.ndarray) -> np.ndarray:
-    """The frame at full resolution from :class:`Fields` computed on a smaller pair (h, w, 8): the fields enlarged
-    (bilinear) and the flows multiplied by the factor, both ``uint8`` frames warped by them (bilinear, edges
-    repeated), blended by the enlarged mask, the enlarged residual added. Returns ``float32`` (H, W, 3) in [0, 1].
+    """The frame at full resolution from :class:`Fields` computed on a smaller pair (h, w, 8), both ``uint8``
+    frames (:func:`compose_batch`). Returns ``float32`` (H, W, 3) in [0, 1].
     """
     return np.asarray(_compose(frame_a, frame_b, np.asarray(fields, np.float32)))
 
@@ -115,13 +150,5 @@ def compose(frame_a: np.ndarray, frame_b: np.ndarray, fields: np.ndarray) -> np.
 def _compose(frame_a, frame_b, fields):
     """:func:`compose` as one XLA program: a third faster than the same steps in NumPy and OpenCV (41.7 against
     58.7 ms at 1280x720 here), equal to them within 1e-4."""
-    height, width = tf.shape(frame_a)[0], tf.shape(frame_a)[1]
-    small_height, small_width = tf.shape(fields)[0], tf.shape(fields)[1]
-    large = tf.image.resize(fields[None], tf.stack([height, width]), method="bilinear")[0]
-    factor_x = tf.cast(width, tf.float32) / tf.cast(small_width, tf.float32)
-    factor_y = tf.cast(height, tf.float32) / tf.cast(small_height, tf.float32)
-    flows = large[..., 0:4] * tf.stack([factor_x, factor_y, factor_x, factor_y])
-    warped_a = warp.backward_warp(tf.cast(frame_a, tf.float32)[None] / 255.0, flows[None, ..., 0:2])[0]
-    warped_b = warp.backward_warp(tf.cast(frame_b, tf.float32)[None] / 255.0, flows[None, ..., 2:4])[0]
-    blended = warped_b + tf.sigmoid(large[..., 4:5]) * (warped_a - warped_b) + large[..., 5:8]
-    return tf.clip_by_value(blended, 0.0, 1.0)
+    pair = tf.concat([tf.cast(frame_a, tf.float32), tf.cast(frame_b, tf.float32)], axis=-1)[None] / 255.0
+    return tf.clip_by_value(compose_batch(pair, fields[None])[0], 0.0, 1.0)

@@ -214,6 +214,21 @@ class BlendFlows(FlowBlend):
         return self.flows(frames, self.split_heads(heads))
 
 
+class BlendFields(FlowBlend):
+    """What a :class:`FlowBlend` makes its frame from, as a layer of its own (B, H, W, 8): the flows it warps
+    by (4), its blend-mask logit with the time prior added (1) and its RGB residual (3; zeros without one).
+    :mod:`utils.models.scaled` enlarges them to compose a frame larger than the network saw."""
+
+    def call(self, inputs):
+        frames, heads = (tf.cast(x, tf.float32) for x in inputs)
+        parts = self.split_heads(heads)
+        if self.time_input:  # as FlowBlend.call: the blend starts from the weights 1 - t and t
+            t = tf.clip_by_value(frames[..., 10:11], 1e-3, 1.0 - 1e-3)
+            parts["mask_logit"] += tf.math.log((1.0 - t) / t)
+        residual = parts["residual"] if self.residual else tf.zeros_like(frames[..., 0:3])
+        return tf.concat([self.flows(frames, parts), parts["mask_logit"], residual], axis=-1)
+
+
 def with_flows(network: keras.Model) -> keras.Model:
     """A view of a flow UNet that outputs its frame and the flows it warped by (7 channels): the same layers
     and weights, for training with :func:`utils.models.losses.flow_distillation`; the network itself is what is saved."""

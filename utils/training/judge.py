@@ -17,15 +17,27 @@ def psnr_per_image(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 
 
 class Validation:
-    """The fixed validation set as network inputs, with the baselines' scores on it (at each triplet's t)."""
+    """The fixed validation set as network inputs, with the baselines' scores on it (at each triplet's t).
 
-    def __init__(self, validation: dict, flow_prior: bool):
+    With ``scaled_factor`` (the time model trained for the video command's reduced resolution too) every
+    triplet is also scored as the command makes it at ``--scale 1/scaled_factor``: the pair shrunk (area), DIS
+    and the network on it, the frame composed at full size (:func:`utils.models.scaled.trainer`); the score that
+    decides is then the mean of the two (:meth:`parts` gives each), and the digest says so.
+    """
+
+    def __init__(self, validation: dict, flow_prior: bool, scaled_factor: int = 0):
 
         frames, flows = validation["frames"], validation["flows"]
         inputs, target = vimeo.split_inputs(frames, flows if flow_prior else None)
         self.inputs, self.target = np.asarray(inputs), np.asarray(target)
         self.times = times = np.asarray(validation.get("times", np.full(len(frames), 0.5)), np.float32)
         self.digest = hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:16]
+        self.scaled_factor = int(scaled_factor)
+        if self.scaled_factor:
+            self.digest += f"-scaled{self.scaled_factor}"
+            self.small_inputs = np.stack([_shrunk_inputs(f, t, self.scaled_factor) for f, t in zip(frames, times)])
+            self.pair = self.inputs[..., 0:6]
+        self._views: dict = {}
         weight = times[:, None, None, None]
         average = (1.0 - weight) * self.inputs[..., 0:3] + weight * self.inputs[..., 3:6]
         self.baselines = {"average": float(psnr_per_image(self.target, average).mean()),
@@ -33,13 +45,40 @@ class Validation:
                                                 for target, f, t in zip(self.target, frames, times)]))}
 
     def score(self, network, batch: int = 16) -> float:
-        """Mean PSNR of ``network`` on the set."""
+        """Mean PSNR of ``network`` on the set (with ``scaled_factor``, the mean of :meth:`parts`)."""
+        return float(np.mean(list(self.parts(network, batch).values())))
+
+    def parts(self, network, batch: int = 16) -> dict[str, float]:
+        """``{"full": mean PSNR}``, and with ``scaled_factor`` ``"scaled"``: the same at the reduced resolution."""
         scores = [psnr_per_image(self.target[i:i + batch],
                                  np.asarray(network(self.inputs[i:i + batch], training=False), np.float32))
                   for i in range(0, len(self.inputs), batch)]
-        return float(np.concatenate(scores).mean())
+        result = {"full": float(np.concatenate(scores).mean())}
+        if self.scaled_factor:
+            view = self._views.get(id(network))
+            if view is None:
+                from utils.models import scaled  # deferred: only scaled runs need the view
+
+                view = self._views[id(network)] = scaled.trainer(network)
+            scores = [psnr_per_image(self.target[i:i + batch],
+                                     np.asarray(view([self.small_inputs[i:i + batch], self.pair[i:i + batch]],
+                                                     training=False), np.float32))
+                      for i in range(0, len(self.inputs), batch)]
+            result["scaled"] = float(np.concatenate(scores).mean())
+        return result
 
 
 def _dis(frames: np.ndarray, t: float = 0.5) -> np.ndarray:
 
     return baselines.dis_interpolate(frames[0], frames[2], float(t))[None]
+
+
+def _shrunk_inputs(frames: np.ndarray, t: float, factor: int) -> np.ndarray:
+    """The time model's inputs for a triplet's end frames shrunk by ``factor`` (area), as the video command makes
+    them: both frames in [0, 1], DIS's flows of the small pair, the t plane."""
+    from utils import flow  # deferred: with the other imports of the scaled path
+    from utils.models import interpolator, scaled
+
+    size = (frames.shape[2] // factor, frames.shape[1] // factor)
+    small_a, small_b = scaled.shrink(frames[0], size), scaled.shrink(frames[2], size)
+    return interpolator.time_inputs(small_a, small_b, flow.dis_flows(small_a, small_b), t)

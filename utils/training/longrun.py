@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                              "((2R+1)^2 changes of motion, 4 px apart; e.g. 3)")
     parser.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="a new run's training crops (default 128 128)")
     parser.add_argument("--batch-size", type=int, help="a new run's batch (default 16)")
+    parser.add_argument("--scaled-share", type=float, metavar="S",
+                        help="a new flow_time run trains this share of its batches through the video command's "
+                             "half-size path (network on the shrunk pair, frame composed at full size; e.g. 0.5) "
+                             "and is judged by the mean of its full- and half-size validation scores")
     parser.add_argument("--ema", type=float, metavar="DECAY",
                         help="validate and keep a moving average of the weights (decay per step, e.g. 0.999; 0: off)")
     parser.add_argument("--promote", action="store_true",
@@ -123,7 +127,7 @@ def _run(args) -> int:
     for key in ("source_balance", "synthetic_fraction"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
-    for key in ("depth", "crop", "batch_size", "cost_radius", "base_filters"):
+    for key in ("depth", "crop", "batch_size", "cost_radius", "base_filters", "scaled_share"):
         if getattr(args, key) is not None:
             overrides[key] = tuple(args.crop) if key == "crop" else getattr(args, key)
     from utils.training import loop  # deferred: TensorFlow loads in seconds; --help and --status stay instant
@@ -132,7 +136,7 @@ def _run(args) -> int:
         state = loop.train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
         if args.promote:
             destination = f"results/models/{args.model}_corpus.keras"
-            shipped = loop.promote_run(args.run_dir or f"results/training/{args.model}", destination)
+            shipped = loop.promote_run(args.run_dir or f"results/training/{args.model}", destination, args.data_dir)
             print(f"{destination}: {'promoted' if shipped else 'kept (validation not better)'}")
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

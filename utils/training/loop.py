@@ -38,7 +38,7 @@ import tensorflow as tf
 
 from utils import hardware, paths
 from utils.data import sampler
-from utils.models import losses, surgery, unet
+from utils.models import losses, scaled, surgery, unet
 from utils.training import judge
 from utils.training.run_state import Best, Checkpoint, RunConfig, RunState, WarmStart, read_state, save_weights, \
     write_state
@@ -111,7 +111,9 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
                                              config.seed, start=state.step * config.batch_size,
                                              synthetic_fraction=config.synthetic_fraction,
                                              hard_fraction=config.hard_fraction, time_input=config.time_input,
-                                             teacher=bool(config.distill), source_balance=config.source_balance))
+                                             teacher=bool(config.distill), source_balance=config.source_balance,
+                                             scaled_share=config.scaled_share,
+                                             scaled_crop=tuple(config.scaled_crop)))
     writer = tf.summary.create_file_writer(str(paths.resolve("runs/longrun") / config.model))
     budget_end = time.process_time() + hours * 3600.0
     while time.process_time() < budget_end and (max_steps is None or state.step < max_steps):
@@ -142,7 +144,8 @@ def _validation(corpus_, state: RunState, log) -> judge.Validation:
     config = state.config
     times = VALIDATION_TIMES if config.time_input else None
     validation = judge.Validation(sampler.validation_set(corpus_, config.validation_count, times=times),
-                                  config.model == "flow" or config.time_input)
+                                  config.model == "flow" or config.time_input,
+                                  sampler.SCALED_FACTOR if config.scaled_share else 0)
     if state.validation_digest not in (None, validation.digest):
         log(f"note: the validation set changed ({state.validation_digest} -> {validation.digest}); "
             "best scores before this point are not comparable")
@@ -159,6 +162,8 @@ def _build(state: RunState, run_dir: Path, validation: judge.Validation) -> Sess
     trainer = network
     if config.distill:
         trainer, loss = unet.with_flows(network), losses.flow_distillation(loss, config.distill)
+    elif config.scaled_share:
+        trainer = scaled.trainer(network)
     optimizer = keras.optimizers.Adam(state.learning_rate)
     trainer.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     export = build_network(config)
@@ -183,9 +188,10 @@ def _build(state: RunState, run_dir: Path, validation: judge.Validation) -> Sess
 def _score_the_start(session: Session) -> None:
     """The starting point (DIS, averaging, a warm start) is the first best (the average starts as the network)."""
     state = session.state
-    score = round(session.validation.score(session.network), 4)
+    parts = session.validation.parts(session.network)
+    score = round(float(np.mean(list(parts.values()))), 4)
     state.history.append(Checkpoint(step=0, cpu_hours=0.0, wall_hours=0.0, train_loss=None, val_psnr=score,
-                                    learning_rate=state.learning_rate))
+                                    learning_rate=state.learning_rate, **_sizes(parts)))
     session.export.set_weights(session.network.get_weights())
     save_weights(session.export, session.run_dir / "best.weights.h5")
     state.best = Best(step=0, val_psnr=score, cpu_hours=0.0)
@@ -202,17 +208,19 @@ def _chunk(session: Session, iterator, steps: int) -> tuple[Checkpoint, bool]:
         losses_seen.append(float(session.trainer.train_on_batch(inputs, target)))
         if average is not None:
             average.update()
-    score = raw = session.validation.score(session.network)
+    parts, raw = session.validation.parts(session.network), None
     if average is not None:  # the average is what validation judges, keeps and ships; the raw score is logged
+        raw = float(np.mean(list(parts.values())))
         average.load_into(session.export)
-        score = session.validation.score(session.export)
+        parts = session.validation.parts(session.export)
+    score = float(np.mean(list(parts.values())))
     state.step += steps
     state.cpu_hours += (time.process_time() - cpu0) / 3600.0
     state.wall_hours += (time.perf_counter() - wall0) / 3600.0
     entry = Checkpoint(step=state.step, cpu_hours=round(state.cpu_hours, 4), wall_hours=round(state.wall_hours, 4),
                        train_loss=float(np.mean(losses_seen)), val_psnr=round(score, 4),
                        learning_rate=state.learning_rate,
-                       val_psnr_raw=round(raw, 4) if average is not None else None)
+                       val_psnr_raw=None if raw is None else round(raw, 4), **_sizes(parts))
     state.history.append(entry)
     improved = state.best is None or score > state.best.val_psnr
     patience = config.patience * config.chunk_steps
@@ -233,6 +241,13 @@ def _chunk(session: Session, iterator, steps: int) -> tuple[Checkpoint, bool]:
     return entry, improved
 
 
+def _sizes(parts: dict[str, float]) -> dict[str, float]:
+    """A scaled run's two validation scores as :class:`Checkpoint` fields (none for a plain run)."""
+    if "scaled" not in parts:
+        return {}
+    return {"val_psnr_full": round(parts["full"], 4), "val_psnr_scaled": round(parts["scaled"], 4)}
+
+
 def _log_chunk(session: Session, entry: Checkpoint, improved: bool, writer, log) -> None:
     """One line for the person watching, and the TensorBoard scalars."""
     state, baselines = session.state, session.validation.baselines
@@ -243,7 +258,9 @@ def _log_chunk(session: Session, entry: Checkpoint, improved: bool, writer, log)
         tf.summary.scalar("learning_rate", state.learning_rate)
     log(f"{state.config.model} step {state.step}: loss {entry.train_loss:.4f}, validation {entry.val_psnr:.3f} dB "
         f"(DIS {entry.val_psnr - baselines['dis']:+.3f}, average {entry.val_psnr - baselines['average']:+.3f})"
-        f"{' best' if improved else ''}, lr {state.learning_rate:.1e}, {state.cpu_hours:.2f} CPU-h")
+        f"{' best' if improved else ''}, lr {state.learning_rate:.1e}, {state.cpu_hours:.2f} CPU-h"
+        + (f"; full size {entry.val_psnr_full:.3f}, half size {entry.val_psnr_scaled:.3f}"
+           if entry.val_psnr_scaled is not None else ""))
 
 
 class WeightAverage:
@@ -307,11 +324,13 @@ def _warm_start(network, config: RunConfig) -> WarmStart:
     return origin
 
 
-def promote_run(run_dir: str | Path, destination: str | Path) -> bool:
+def promote_run(run_dir: str | Path, destination: str | Path, data_dir: str | Path = "data", corpus_=None) -> bool:
     """Ships a run's best weights as a ``.keras`` model when validation says they are better.
 
-    The record beside the model (``.json``) keeps the validation PSNR and the validation set's digest;
-    the shipped model is replaced only when it has no score on the same validation set or a lower one.
+    The record beside the model (``.json``) keeps the validation PSNR and the validation set's digest. The
+    shipped model is replaced only when it scores lower on the run's own validation: read from its record when
+    it was judged on the same set, else scored now (a run with another judge, e.g. a scaled run's mean of two
+    sizes: its corpus is then needed, ``data_dir`` or ``corpus_``); a shipped file without a record is replaced.
     Test-set scores are never read.
 
     Returns:
@@ -322,17 +341,35 @@ def promote_run(run_dir: str | Path, destination: str | Path) -> bool:
     if state is None or state.best is None:
         raise FileNotFoundError(f"No trained run in {run_dir}: train it first (python -m utils.training.longrun).")
     record_path = destination.with_suffix(".json")
+    rival = None
     if destination.is_file() and record_path.is_file():
         old = json.loads(record_path.read_text()).get("validation", {})
-        if old.get("digest") == state.validation_digest and old.get("psnr", -1.0) >= state.best.val_psnr:
+        if old.get("digest") == state.validation_digest:
+            rival = old.get("psnr", -1.0)
+        else:
+            rival = _score_shipped(destination, state, corpus_ or sampler.Corpus(data_dir))
+        if rival >= state.best.val_psnr:
             return False
     keras.mixed_precision.set_global_policy("float32")
     network = build_network(state.config)
     network.load_weights(str(run_dir / "best.weights.h5"))
+    record = _model_record(state, run_dir)
+    if rival is not None:
+        record["validation"]["replaced_model_psnr"] = round(float(rival), 4)
     with paths.atomic_target(destination) as temporary_model, paths.atomic_target(record_path) as temporary_record:
         network.save(str(temporary_model))
-        temporary_record.write_text(json.dumps(_model_record(state, run_dir), indent=1) + "\n")
+        temporary_record.write_text(json.dumps(record, indent=1) + "\n")
     return True
+
+
+def _score_shipped(destination: Path, state: RunState, corpus_) -> float:
+    """The shipped model's score on ``state``'s validation (the same set, times and judge as the run's)."""
+    keras.mixed_precision.set_global_policy("float32")
+    validation = _validation(corpus_, RunState.new(state.config), lambda line: None)
+    if validation.digest != state.validation_digest:
+        raise ValueError(f"the corpus's validation set ({validation.digest}) is not the run's "
+                         f"({state.validation_digest}): build the corpus the run was judged on (make corpus).")
+    return round(validation.score(keras.models.load_model(destination, compile=False)), 4)
 
 
 def _model_record(state: RunState, run_dir: Path) -> dict:

@@ -47,6 +47,8 @@ class RunConfig:
     distill: float = 0.0  # > 0: weight of the flow teacher's term (utils.models.losses.flow_distillation) in the loss
     source_balance: float = 0.0  # 0: triplets equally likely; 1: sources equally likely (sampler.training_dataset)
     cost_radius: int = 0  # > 0: a cost volume of this radius joins the flow UNet (utils.models.unet.CostVolume)
+    scaled_share: float = 0.0  # > 0 (flow_time): this share of batches trains the video command's half-size path
+    scaled_crop: tuple[int, int] = (224, 256)  # those batches' full-size crops (the network sees half of each side)
 
     # fields a resumed run may change (each change is recorded in RunState.config_changes)
     CHANGEABLE = ("learning_rate", "chunk_steps", "patience", "synthetic_fraction", "ema", "source_balance")
@@ -61,6 +63,8 @@ class RunConfig:
             raise ValueError("--flow-update: the unet run has no flows to correct (a flow or flow_time run).")
         if model == "unet" and overrides.get("cost_radius"):
             raise ValueError("--cost-volume: the unet run has no flows to match around (a flow or flow_time run).")
+        if overrides.get("scaled_share") and (model != "flow_time" or overrides.get("distill")):
+            raise ValueError("--scaled-share: trains the time model's reduced-resolution path (flow_time, no --distill).")
         if overrides.get("distill") and not overrides.get("flow_update"):
             raise ValueError("--distill: teaches a flow correction; give --flow-update too (a flow or flow_time run).")
         defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1},
@@ -70,7 +74,8 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, values: dict) -> "RunConfig":
-        return cls(**{**values, "crop": tuple(values.get("crop", cls.crop))})
+        return cls(**{**values, "crop": tuple(values.get("crop", cls.crop)),
+                      "scaled_crop": tuple(values.get("scaled_crop", cls.scaled_crop))})
 
 
 @dataclass
@@ -86,6 +91,8 @@ class Checkpoint:
     learning_rate: float
     val_psnr_raw: float | None = None
     val_psnr_average_from_fresh_weights: float | None = None  # steps 5,200-6,000 of flow_time_update (its notes)
+    val_psnr_full: float | None = None  # a scaled run: val_psnr is the mean of these two (judge.Validation.parts)
+    val_psnr_scaled: float | None = None
 
 
 @dataclass
@@ -156,6 +163,7 @@ class RunState:
 
         values = clean(asdict(self))
         values["config"]["crop"] = list(self.config.crop)
+        values["config"]["scaled_crop"] = list(self.config.scaled_crop)
         values["best"] = None if self.best is None else values["best"]
         for entry, checkpoint in zip(values["history"], self.history):
             entry["train_loss"] = checkpoint.train_loss  # null at step 0: no training yet
