@@ -412,3 +412,77 @@ def test_shrunk_flows_are_dis_of_the_shrunk_crop_region():
     small = np.stack([cv2.resize(f, (30, 20), interpolation=cv2.INTER_AREA) for f in trimmed])
     expected = sampler._time_flows(small, 0.25)[2:10, 3:15]
     np.testing.assert_array_equal(flows, expected)
+
+
+def _records(frames_per_shot: dict[str, list[int]], groups: dict[str, str]) -> list[dict]:
+    """Source records as build_source returns them: shots of the given lengths, smooth motion, no test match."""
+    return [{"name": name, "group": groups[name], "package": name, "manager": "apt", "version": "1", "licence": "CC0",
+             "content": "a test", "files": [{"name": f"{name}.mp4", "frames": sum(lengths)}],
+             "shots": [{"file": f"shots/{name}/{k:04d}.npy", "frames": n, "size": [64, 48], "test_match": 0.0,
+                        "motion": [[2.0, 1.5]] * (n - 1)} for k, n in enumerate(lengths)]}
+            for name, lengths in frames_per_shot.items()]
+
+
+def test_a_source_without_enough_validation_shots_holds_out_a_stretch_with_a_gap():
+    """Sources with fewer than five shots give the middle of their longest shot; no validation frame lies within
+    HOLDOUT_GAP frames of a training frame of the same file; a source with validation shots enough keeps them."""
+    records = _records({"few": [40, 200, 90], "many": [50] * 10, "tiny": [30]},
+                       {"few": "scientific", "many": "animation", "tiny": "animation"})
+    corpus.assign_splits(records)
+    few, many, tiny = records
+    assert few["shots"][1]["holdout"] == [67, 133]  # a fifth of 330 frames, in the middle of the 200-frame shot
+    assert not any("holdout" in shot for shot in many["shots"] + tiny["shots"])  # enough already; too short
+    entries = corpus.shot_entries(few["shots"])
+    assert [(e["split"], e.get("range")) for e in entries] == [
+        ("train", None), ("train", [0, 67 - corpus.HOLDOUT_GAP]), ("validation", [67, 133]),
+        ("train", [133 + corpus.HOLDOUT_GAP, 200]), ("train", None)]
+    for entry in entries:
+        assert len(entry["motion"]) == entry["frames"] - 1
+    by_file: dict[str, dict[str, set]] = {}
+    for entry in entries:
+        first, end = entry.get("range", (0, entry["frames"]))
+        by_file.setdefault(entry["file"], {"train": set(), "validation": set()})[entry["split"]].update(range(first, end))
+    for used in by_file.values():
+        if used["validation"]:
+            gaps = [abs(v - t) for v in used["validation"] for t in used["train"]]
+            assert min(gaps) > corpus.HOLDOUT_GAP
+    summary = corpus.summary(records, [], [])
+    assert summary["sources"]["few"]["splits"]["validation"]["frames"] == 66
+    assert summary["sources"]["few"]["group"] == "scientific"
+
+
+def test_validation_is_balanced_by_group_then_source(tmp_path):
+    """Each group of footage gets an equal share of the validation triplets and, inside it, each source; the
+    shot ranges of held-out stretches are what the corpus reads."""
+    root = tmp_path / "corpus"
+    (root / "shots").mkdir(parents=True)
+    shots = []
+    for index, (source, group, frames) in enumerate([("big", "animation", 60), ("small", "animation", 12),
+                                                      ("filmed", "live action", 30)]):
+        clip = np.random.default_rng(index).integers(0, 255, (frames + 10, 32, 40, 3)).astype(np.uint8)
+        np.save(root / "shots" / f"{index}.npy", clip)
+        shots.append({"source": source, "group": group, "file": f"shots/{index}.npy", "frames": frames,
+                      "size": [40, 32], "split": "validation", "range": [10, frames + 10],
+                      "motion": [[2.0, 1.5]] * (frames - 1), "test_match": 0.0})
+    store = sampler.Corpus({"shots": shots, "photo_files": [], "root": str(root)})
+    np.testing.assert_array_equal(store.shot(0), np.load(root / "shots" / "0.npy")[10:70])
+    rows, groups = sampler.balanced_rows(store, store.triplets("validation", gaps=(2,)), 20)
+    assert list(groups).count("live action") == 10 and list(groups).count("animation") == 10
+    sources = [store.shots[int(r[0])]["source"] for r in rows]
+    assert sources.count("small") == 5 and sources.count("big") == 5  # not 9 to 1 as their sizes would give
+    chosen = sampler.validation_set(store, 12, crop=(32, 40), times=(0.25, 0.5, 0.75))
+    assert list(chosen["groups"]) == ["live action"] * 6 + ["animation"] * 6
+
+
+def test_group_shares_follow_the_source_balance(tiny_corpus):
+    manifest_path = tiny_corpus / "corpus" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for index in (0, 1, 3):  # three train shots of one source, one of another
+        manifest["shots"][index].update(group="animation", source="film")
+    manifest["shots"][4].update(group="live action", source="street")
+    manifest["shots"][5]["split"] = "excluded"
+    manifest_path.write_text(json.dumps(manifest))
+    store = sampler.Corpus(tiny_corpus)
+    assert store.group_shares(0.0) == pytest.approx({"animation": 0.75, "live action": 0.25})
+    assert store.group_shares(1.0, synthetic_fraction=0.2) == pytest.approx(
+        {"animation": 0.4, "live action": 0.4, "synthetic": 0.2})

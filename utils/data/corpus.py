@@ -17,7 +17,10 @@ Splits (never by random frame: neighbouring frames are near-duplicates):
   corpus frame is compared with every test frame (normalised 64x36 grey thumbnails, so colour-range
   differences between encodes do not hide a match) and a shot that matches is dropped with one shot on
   either side.
-- **validation**: every fifth shot of a source with at least five shots (whole shots, real footage only).
+- **validation**: every fifth shot of a source with at least five shots (whole shots, real footage only); a
+  source whose validation shots hold under a tenth of its frames also gives the middle of its longest training
+  shot (up to a fifth of its frames in all), with :data:`HOLDOUT_GAP` frames dropped on either side, so that
+  every kind of footage (:data:`utils.data.packages.GROUPS`) can be judged.
 - **train**: the other shots (and, in :mod:`utils.data.sampler`, synthetic scenes textured by the photographs).
 
 Run it with ``python -m utils.data.corpus`` (``make corpus``); a source that cannot be fetched is skipped with
@@ -75,6 +78,15 @@ GAPS = (1, 2, 3)
 
 
 VALIDATION_EVERY = 5  # every fifth shot of a source with at least this many shots is validation
+
+
+HOLDOUT_SHARE = 0.2  # a source whose validation shots hold under half this share of its frames holds out a stretch
+
+
+HOLDOUT_GAP = 12  # frames dropped between a held-out stretch and training (half a second: no near-duplicates)
+
+
+MIN_HOLDOUT = 24  # the shortest stretch worth holding out (a few dozen gap-2 triplets)
 
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -179,7 +191,8 @@ def build_source(source: packages.VideoPackage, root: Path, tests: dict[str, np.
     if stamp.is_file():
         record = json.loads(stamp.read_text())
         if record.get("settings") == settings and all((root / s["file"]).is_file() for s in record["shots"]):
-            return {**record, "licence": source.licence, "content": source.content}  # descriptions may be edited
+            return {**record, "licence": source.licence, "content": source.content,  # descriptions may be edited
+                    "group": source.group}
     package = packages.fetch(source, root / "downloads", runner)
     videos = packages.extract_videos(source, package, root / "videos" / source.name)
     shot_folder = root / "shots" / source.name
@@ -213,7 +226,8 @@ def build_source(source: packages.VideoPackage, root: Path, tests: dict[str, np.
         progress(f"  {source.name}: {video.name}: {count} frames, {len(shots) - first_shot} shots")
     record = {"name": source.name, "package": source.package, "manager": source.manager,
               "version": source.version or package.name.split("_")[1], "package_file": package.name,
-              "licence": source.licence, "content": source.content, "files": files, "shots": shots,
+              "licence": source.licence, "content": source.content, "group": source.group, "files": files,
+              "shots": shots,
               "settings": settings}
     with paths.atomic_target(stamp) as temporary:
         temporary.write_text(json.dumps(record))
@@ -270,6 +284,45 @@ def assign_splits(records: Sequence[dict], match_threshold: float = TEST_MATCH,
         for rank, i in enumerate(kept):
             validation = len(kept) >= validation_every and rank % validation_every == validation_every // 2
             shots[i]["split"] = "validation" if validation else "train"
+            shots[i].pop("holdout", None)
+        _hold_out_stretch(shots)
+
+
+def _hold_out_stretch(shots: list[dict]) -> None:
+    """Marks the middle of a source's training shot with the most usable triplets as validation
+    (``shot["holdout"] = [start, stop]``) when its validation shots hold under half of :data:`HOLDOUT_SHARE` of
+    its kept frames."""
+    kept = sum(s["frames"] for s in shots if s["split"] != "excluded")
+    held = sum(s["frames"] for s in shots if s["split"] == "validation")
+    train = [s for s in shots if s["split"] == "train"]
+    if not train or held >= HOLDOUT_SHARE / 2 * kept:
+        return
+    longest = max(train, key=lambda s: (len(usable_triplets(s["motion"])), s["frames"]))
+    length = min(round(HOLDOUT_SHARE * kept) - held, longest["frames"] // 2)
+    if length < MIN_HOLDOUT:
+        return
+    start = (longest["frames"] - length) // 2
+    longest["holdout"] = [start, start + length]
+
+
+def shot_entries(shots: Sequence[dict]) -> list[dict]:
+    """A source's shots as the manifest lists them: a shot with a held-out stretch becomes its training part
+    before, the validation stretch and its training part after (each with ``range``: its frames in the shot's
+    file, and its own ``motion``), the :data:`HOLDOUT_GAP` frames between them in none; parts under 5 frames
+    are left out."""
+    entries = []
+    for shot in shots:
+        if "holdout" not in shot:
+            entries.append(shot)
+            continue
+        start, stop = shot["holdout"]
+        parts = [(0, start - HOLDOUT_GAP, "train"), (start, stop, "validation"),
+                 (stop + HOLDOUT_GAP, shot["frames"], "train")]
+        for first, end, split in parts:
+            if end - first >= 5:
+                entries.append({**{k: v for k, v in shot.items() if k != "holdout"}, "split": split,
+                                "range": [first, end], "frames": end - first, "motion": shot["motion"][first:end - 1]})
+    return entries
 
 
 def summary(records: Sequence[dict], photos: Sequence[dict], skipped: Sequence[str]) -> dict:
@@ -278,7 +331,7 @@ def summary(records: Sequence[dict], photos: Sequence[dict], skipped: Sequence[s
     totals: dict[str, dict[str, int]] = {}
     for record in records:
         counts: dict[str, dict[str, int]] = {}
-        for shot in record["shots"]:
+        for shot in shot_entries(record["shots"]):
             entry = counts.setdefault(shot["split"], {"shots": 0, "frames": 0, "triplets": 0})
             entry["shots"] += 1
             entry["frames"] += shot["frames"]
@@ -289,7 +342,8 @@ def summary(records: Sequence[dict], photos: Sequence[dict], skipped: Sequence[s
                 total[key] += entry[key]
         sources[record["name"]] = {
             "package": record["package"], "manager": record["manager"], "version": record["version"],
-            "licence": record["licence"], "content": record["content"], "files": record["files"],
+            "licence": record["licence"], "content": record["content"], "group": record["group"],
+            "files": record["files"],
             "frames": sum(f["frames"] for f in record["files"]), "splits": counts,
             "excluded_max_test_match": max((s["test_match"] for s in record["shots"] if s["split"] == "excluded"),
                                            default=None),
@@ -353,9 +407,10 @@ def build(data_dir: str | Path = "data", sources: Sequence[str] | None = None, p
         raise RuntimeError("No corpus source could be built:\n  " + "\n  ".join(skipped))
     assign_splits(records)
     manifest = summary(records, photo_records, skipped)
-    manifest["shots"] = [{"source": r["name"], **{k: s[k] for k in ("file", "frames", "size", "split", "motion",
-                                                                     "test_match")}}
-                         for r in records for s in r["shots"]]
+    manifest["shots"] = [{"source": r["name"], "group": r["group"],
+                          **{k: s[k] for k in ("file", "frames", "size", "split", "motion", "test_match", "range")
+                             if k in s}}
+                         for r in records for s in shot_entries(r["shots"])]
     manifest["photo_files"] = [f"photos/{p['name']}/{n}" for p in photo_records for n in p["photos"]]
     with paths.atomic_target(root / "manifest.json") as temporary:
         temporary.write_text(json.dumps(manifest))
@@ -381,8 +436,8 @@ def committed_summary(manifest: dict) -> dict:
 
 def sources_table(summary: dict) -> str:
     """The corpus's sources as a Markdown table: package, licence, frames, shots and triplets per split."""
-    lines = ["| source | package | licence | content | frames | train shots / triplets | validation shots / triplets |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| source | package | licence | content (validation group) | frames | train shots / triplets | "
+             "validation shots / triplets |", "|---|---|---|---|---|---|---|"]
     for name, entry in summary["sources"].items():
         manager = "PyPI" if entry["manager"].startswith("pip") else "Debian"
         splits = entry["splits"]
@@ -390,7 +445,7 @@ def sources_table(summary: dict) -> str:
         excluded = splits.get("excluded")
         note = f" ({excluded['shots']} shots matching the test clip left out)" if excluded else ""
         lines.append(f"| {name} | {manager} `{entry['package']}` {entry['version']} | {entry['licence']} | "
-                     f"{entry['content']}{note} | {entry['frames']} | {cells[0]} | {cells[1]} |")
+                     f"{entry['content']}{note} ({entry.get('group', '-')}) | {entry['frames']} | {cells[0]} | {cells[1]} |")
     totals = summary["splits"]
     lines.append(f"| **all** | | | | {sum(e['frames'] for e in summary['sources'].values())} | "
                  f"{totals['train']['shots']} / {totals['train']['triplets']} | "

@@ -38,6 +38,8 @@ class VideoPackage:
         files: member path inside the package -> SHA-256 of the file.
         nested: a zip inside the package that holds ``files`` (Big Buck Bunny in moviepy's sdist).
         max_frames: frames decoded at most per file (the film before its credits).
+        group: the kind of footage it is judged with (:data:`GROUPS`): validation scores each group alone and
+            decides by their mean, so that the largest source does not outvote the others.
     """
 
     name: str
@@ -49,6 +51,7 @@ class VideoPackage:
     files: dict[str, str]
     nested: str | None = None
     max_frames: int | None = None
+    group: str = "live action"
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ SOURCES: dict[str, VideoPackage] = {s.name: s for s in [
            {"moviepy_10_minutes/resources/bbb.mp4":
             "475fbbf34c4c367998f80c29ea03b15a743941179b12da3373fc6706e68621d0"},
            nested="moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/moviepy_10_minutes.zip",
-           max_frames=14315),
+           max_frames=14315, group="animation"),
     VideoPackage("freecol", "apt", "freecol", None, "GPL-2+ (FreeCol team)",
            "live-action opening film: landscapes, riders, ships, crowds",
            {"usr/share/games/freecol/default/resources/video/freecol-opening.video.ogg": "15332637c5f1b21fea1e9d5db3bfa27c06a139ecf23b8a19bccd19ee8b524343"}),
@@ -93,15 +96,21 @@ SOURCES: dict[str, VideoPackage] = {s.name: s for s in [
                "balle1-vp9.avi": "7d1e3de70031f8cdae5bb9727b0d1023b3126c89b5dec1c622175bb27610f35a",
                "g1.avi": "0f6fbf3feb2842d06fc45f2f736f67184988be058c4e6ea2b24b332d8d36714f",
                "g2.avi": "4ca02dfcef93603f0a9914c5e34d94ba0aa4dc82588008cad7fdacdc25b7cf50",
-           }.items()}),
+           }.items()}, group="scientific"),
     VideoPackage("arcade", "pip-wheel", "arcade", "3.3.3", "public domain (NASA)", "the Earth turning slowly",
-           {"arcade/resources/assets/video/earth.mp4": "71944d7430c461f0cd6e7fd10cee7eb72786352a3678fc7bc0ae3d410f72aece"}),
+           {"arcade/resources/assets/video/earth.mp4": "71944d7430c461f0cd6e7fd10cee7eb72786352a3678fc7bc0ae3d410f72aece"},
+           group="animation"),
     VideoPackage("idtrackerai", "pip-wheel", "idtrackerai", "6.0.14", "GPL-3+ (idtracker.ai)",
            "fish from above: small fast objects",
-           {"idtrackerai/data/test_A.avi": "f126c0d1e74f16373a9116bd189970736fb2de7fcd4c00195a64d94d2a2b08d7", "idtrackerai/data/test_B.avi": "0a9b6e7af5b8404a67ae277df4ca6b6931221e8f6aecb7294397c3c8e326dc3f"}),
+           {"idtrackerai/data/test_A.avi": "f126c0d1e74f16373a9116bd189970736fb2de7fcd4c00195a64d94d2a2b08d7", "idtrackerai/data/test_B.avi": "0a9b6e7af5b8404a67ae277df4ca6b6931221e8f6aecb7294397c3c8e326dc3f"},
+           group="scientific"),
     VideoPackage("tupi", "apt", "tupi-data", None, "GPL-2+ (Tupi)", "2D cartoon",
-           {"usr/share/tupi/data/help/examples/example.avi": "316af42c4ec7c1d3bb83830175e339b96194d62c8aa364934187722a71da2432"}),
+           {"usr/share/tupi/data/help/examples/example.avi": "316af42c4ec7c1d3bb83830175e339b96194d62c8aa364934187722a71da2432"},
+           group="animation"),
 ]}
+
+
+GROUPS = ("live action", "animation", "scientific")  # filmed scenes; drawn or rendered; lab and field recordings
 
 
 PHOTO_SOURCES: dict[str, PhotoPackage] = {s.name: s for s in [

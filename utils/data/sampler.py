@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from utils import flow
-from utils.data import corpus, synthetic, vimeo
+from utils.data import corpus, packages, synthetic, vimeo
 
 PRIOR_MARGIN = 8  # pixels around a crop that DIS sees (motion entering the crop)
 
@@ -45,9 +45,12 @@ class Corpus:
         self._photos: list[np.ndarray] | None = None
 
     def shot(self, index: int) -> np.ndarray:
-        """Shot ``index`` as a read-only (frames, H, W, 3) ``uint8`` memory map."""
+        """Shot ``index`` as a read-only (frames, H, W, 3) ``uint8`` memory map (its ``range`` of the file when
+        it is part of a shot: :func:`utils.data.corpus.shot_entries`)."""
         if index not in self._maps:
-            self._maps[index] = np.load(self.root / self.shots[index]["file"], mmap_mode="r")
+            frames = np.load(self.root / self.shots[index]["file"], mmap_mode="r")
+            first, end = self.shots[index].get("range", (0, len(frames)))
+            self._maps[index] = frames[first:end]
         return self._maps[index]
 
     def triplets(self, split: str, gaps: Sequence[int] = corpus.GAPS) -> np.ndarray:
@@ -69,6 +72,17 @@ class Corpus:
         sources = np.array([self.shots[int(index)]["source"] for index in rows[:, 0]])
         _, inverse, counts = np.unique(sources, return_inverse=True, return_counts=True)
         return np.cumsum(counts[inverse].astype(np.float64) ** -float(balance))
+
+    def group_shares(self, balance: float = 0.0, synthetic_fraction: float = 0.0) -> dict[str, float]:
+        """The share of training examples each group of footage gets (synthetic scenes as ``"synthetic"``) at
+        ``source_balance`` ``balance``: the weights :meth:`source_weights` samples by, summed per group."""
+        rows = self.triplets("train")
+        weights = self.source_weights(rows, balance)
+        weights = np.ones(len(rows)) if weights is None else np.diff(weights, prepend=0.0)
+        groups = np.array([str(self.shots[int(index)].get("group", "all")) for index in rows[:, 0]])
+        shares = {str(name): (1.0 - synthetic_fraction) * float(weights[groups == name].sum() / weights.sum())
+                  for name in sorted(set(groups))}
+        return {**shares, **({"synthetic": synthetic_fraction} if synthetic_fraction else {})}
 
     def frames(self, row: Sequence[int], box: tuple[int, int, int, int] | None = None,
                offset: int | None = None) -> np.ndarray:
@@ -353,9 +367,48 @@ def scaled_batches(make, scaled_example, split, batch_size: int, start: int, see
     return dataset.prefetch(2).with_options(vimeo.pipeline_options())
 
 
+def balanced_rows(corpus_: Corpus, triplets: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` of ``triplets``: an equal share for each group of footage (a shot's ``group``; one group
+    for a corpus without them), within a group an equal share for each source (one with fewer triplets gives
+    all it has and the others take the rest), each source's spread evenly over its triplets.
+
+    Returns:
+        the rows and the group of each.
+    """
+    shots = [corpus_.shots[int(index)] for index in triplets[:, 0]]
+    sources = np.array([shot["source"] for shot in shots])
+    groups = np.array([shot.get("group", "all") for shot in shots])
+    order = {name: rank for rank, name in enumerate(packages.GROUPS)}
+    names = sorted(set(groups), key=lambda name: (order.get(name, len(order)), name))
+    picked = []
+    for group, share in zip(names, _quotas(count, {name: int((groups == name).sum()) for name in names}).values()):
+        members = sorted(set(sources[groups == group]))
+        quotas = _quotas(share, {source: int(((sources == source) & (groups == group)).sum()) for source in members})
+        for source, quota in quotas.items():
+            where = np.flatnonzero((sources == source) & (groups == group))
+            picked.append(where[np.linspace(0, len(where) - 1, quota).round().astype(int)] if quota else where[:0])
+    chosen = np.concatenate(picked)
+    return triplets[chosen], groups[chosen]
+
+
+def _quotas(total: int, sizes: dict[str, int]) -> dict[str, int]:
+    """``total`` split as evenly as ``sizes`` allow (none above its size; what one cannot take goes to the rest)."""
+    quotas = dict.fromkeys(sizes, 0)
+    left = min(total, sum(sizes.values()))
+    while left:
+        open_ = [name for name in sizes if quotas[name] < sizes[name]]
+        each, extra = divmod(left, len(open_))
+        for rank, name in enumerate(open_):
+            take = min(each + (rank < extra), sizes[name] - quotas[name])
+            quotas[name] += take
+            left -= take
+    return quotas
+
+
 def validation_set(corpus_: Corpus, count: int = 192, crop: tuple[int, int] = (224, 320),
                    times: Sequence[float] | None = None) -> dict[str, np.ndarray]:
-    """A fixed validation set: ``count`` triplets spread evenly over the validation split, centre-cropped.
+    """A fixed validation set: ``count`` triplets of the validation split balanced by group of footage and by
+    source (:func:`balanced_rows`), centre-cropped.
 
     Args:
         times: for the time-conditioned model, e.g. ``(0.25, 0.5, 0.75)``: the triplets are the gap-2 ones
@@ -365,10 +418,10 @@ def validation_set(corpus_: Corpus, count: int = 192, crop: tuple[int, int] = (2
         ``frames`` (count, 3, h, w, 3) ``uint8`` and ``flows`` (count, h, w, 4): the DIS prior of the crops,
         each crop treated as a small video (the DIS baseline sees the same crops, so the untrained flow
         UNet scores as DIS does); with ``times``, flows (count, h, w, 5) of :func:`_time_flows` and ``times``
-        (count,), the t of each triplet.
+        (count,), the t of each triplet; ``rows`` and ``groups``, each triplet's group of footage.
     """
     triplets = corpus_.triplets("validation", gaps=(2,) if times else corpus.GAPS)
-    rows = triplets[np.linspace(0, len(triplets) - 1, min(count, len(triplets))).round().astype(int)]
+    rows, groups = balanced_rows(corpus_, triplets, count)
     targets = [times[i % len(times)] for i in range(len(rows))] if times else [0.5] * len(rows)
     frames, flows = [], []
     for row, t in zip(rows, targets):
@@ -384,4 +437,4 @@ def validation_set(corpus_: Corpus, count: int = 192, crop: tuple[int, int] = (2
         h, w = min(s[1] for s in sizes), min(s[2] for s in sizes)
         frames, flows = [f[:, :h, :w] for f in frames], [f[:h, :w] for f in flows]
     return {"frames": np.stack(frames), "flows": np.stack(flows), "rows": rows,
-            "times": np.asarray(targets, np.float32)}
+            "times": np.asarray(targets, np.float32), "groups": groups}

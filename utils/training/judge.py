@@ -38,34 +38,51 @@ class Validation:
             self.small_inputs = np.stack([_shrunk_inputs(f, t, self.scaled_factor) for f, t in zip(frames, times)])
             self.pair = self.inputs[..., 0:6]
         self._views: dict = {}
+        self.groups = np.asarray(validation.get("groups", np.full(len(frames), "all")))
+        self.group_names = list(dict.fromkeys(self.groups.tolist()))
         weight = times[:, None, None, None]
         average = (1.0 - weight) * self.inputs[..., 0:3] + weight * self.inputs[..., 3:6]
-        self.baselines = {"average": float(psnr_per_image(self.target, average).mean()),
-                          "dis": float(np.mean([psnr_per_image(target[None], _dis(f, t))[0]
-                                                for target, f, t in zip(self.target, frames, times)]))}
+        starts = {"average": psnr_per_image(self.target, average),
+                  "dis": np.array([psnr_per_image(target[None], _dis(f, t))[0]
+                                   for target, f, t in zip(self.target, frames, times)])}
+        self.baselines = {name: self.balanced(psnrs) for name, psnrs in starts.items()}
+        self.group_baselines = {name: self.by_group(psnrs) for name, psnrs in starts.items()}
+
+    def balanced(self, psnrs: np.ndarray) -> float:
+        """The mean over groups of footage of each group's mean (the pooled mean for a set without groups)."""
+        return float(np.mean(list(self.by_group(psnrs).values())))
+
+    def by_group(self, psnrs: np.ndarray) -> dict[str, float]:
+        """``{group: mean PSNR of its triplets}``."""
+        return {name: float(np.mean(psnrs[self.groups == name])) for name in self.group_names}
 
     def score(self, network, batch: int = 16) -> float:
-        """Mean PSNR of ``network`` on the set (with ``scaled_factor``, the mean of :meth:`parts`)."""
+        """The balanced PSNR of ``network`` (:meth:`balanced`; with ``scaled_factor`` the mean of :meth:`parts`):
+        the number every decision of a run reads."""
         return float(np.mean(list(self.parts(network, batch).values())))
 
     def parts(self, network, batch: int = 16) -> dict[str, float]:
-        """``{"full": mean PSNR}``, and with ``scaled_factor`` ``"scaled"``: the same at the reduced resolution."""
-        scores = [psnr_per_image(self.target[i:i + batch],
-                                 np.asarray(network(self.inputs[i:i + batch], training=False), np.float32))
-                  for i in range(0, len(self.inputs), batch)]
-        result = {"full": float(np.concatenate(scores).mean())}
+        """``{"full": balanced PSNR}``, and with ``scaled_factor`` ``"scaled"``: the same at the reduced resolution."""
+        result = {"full": self.balanced(self.psnrs(network, batch))}
         if self.scaled_factor:
+            result["scaled"] = self.balanced(self.psnrs(network, batch, scaled=True))
+        return result
+
+    def psnrs(self, network, batch: int = 16, scaled: bool = False) -> np.ndarray:
+        """PSNR of ``network`` on each triplet (``scaled``: through the reduced-resolution path)."""
+        if scaled:
             view = self._views.get(id(network))
             if view is None:
-                from utils.models import scaled  # deferred: only scaled runs need the view
+                from utils.models import scaled as scaled_path  # deferred: only scaled runs need the view
 
-                view = self._views[id(network)] = scaled.trainer(network)
-            scores = [psnr_per_image(self.target[i:i + batch],
-                                     np.asarray(view([self.small_inputs[i:i + batch], self.pair[i:i + batch]],
-                                                     training=False), np.float32))
-                      for i in range(0, len(self.inputs), batch)]
-            result["scaled"] = float(np.concatenate(scores).mean())
-        return result
+                view = self._views[id(network)] = scaled_path.trainer(network)
+            return np.concatenate([
+                psnr_per_image(self.target[i:i + batch], np.asarray(
+                    view([self.small_inputs[i:i + batch], self.pair[i:i + batch]], training=False), np.float32))
+                for i in range(0, len(self.inputs), batch)])
+        return np.concatenate([psnr_per_image(self.target[i:i + batch],
+                                              np.asarray(network(self.inputs[i:i + batch], training=False), np.float32))
+                               for i in range(0, len(self.inputs), batch)])
 
 
 def _dis(frames: np.ndarray, t: float = 0.5) -> np.ndarray:

@@ -133,7 +133,8 @@ def _run(args) -> int:
     from utils.training import loop  # deferred: TensorFlow loads in seconds; --help and --status stay instant
 
     try:
-        state = loop.train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
+        if args.hours > 0 or not args.promote:  # --hours 0 --promote: judge and ship, no training
+            loop.train(args.model, args.hours, args.run_dir, args.data_dir, **overrides)
         if args.promote:
             destination = f"results/models/{args.model}_corpus.keras"
             shipped = loop.promote_run(args.run_dir or f"results/training/{args.model}", destination, args.data_dir)
@@ -142,7 +143,8 @@ def _run(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     run_dir = paths.resolve(args.run_dir or f"results/training/{args.model}")
-    print(next((line for line in records.status(run_dir.parent) if line.startswith(f"{run_dir.name}:")), f"{state.step} steps"))
+    print(next((line for line in records.status(run_dir.parent) if line.startswith(f"{run_dir.name}:")),
+               f"{run_dir.name}: done"))
     return 0
 
 

@@ -104,6 +104,10 @@ def train(model: str = "flow", hours: float = 1.0, run_dir: str | Path | None = 
     log(f"{state.config.model}: step {state.step}, lr {state.learning_rate:.2e}, {policy}, "
         f"validation {len(validation.target)} triplets (DIS {validation.baselines['dis']:.3f} dB, "
         f"average {validation.baselines['average']:.3f} dB)")
+    shares = corpus_.group_shares(state.config.source_balance, state.config.synthetic_fraction)
+    log("training examples by group: " + ", ".join(f"{name} {share:.1%}" for name, share in shares.items())
+        + "; validation triplets by group: " + ", ".join(f"{name} {int((validation.groups == name).sum())}"
+                                                         for name in validation.group_names))
     if state.step == 0 and not state.history:
         _score_the_start(session)
     config = state.config
@@ -327,11 +331,11 @@ def _warm_start(network, config: RunConfig) -> WarmStart:
 def promote_run(run_dir: str | Path, destination: str | Path, data_dir: str | Path = "data", corpus_=None) -> bool:
     """Ships a run's best weights as a ``.keras`` model when validation says they are better.
 
-    The record beside the model (``.json``) keeps the validation PSNR and the validation set's digest. The
-    shipped model is replaced only when it scores lower on the run's own validation: read from its record when
-    it was judged on the same set, else scored now (a run with another judge, e.g. a scaled run's mean of two
-    sizes: its corpus is then needed, ``data_dir`` or ``corpus_``); a shipped file without a record is replaced.
-    Test-set scores are never read.
+    Both are judged on the validation set the corpus gives the run's configuration now (the balanced set of
+    :func:`utils.data.sampler.validation_set`, both sizes for a scaled run): a score made on that set (the run's
+    best, the shipped model's record) is read, any other is made again (``rescored`` in the record). The shipped
+    model is replaced only when it scores lower; a shipped file without a record is replaced. The record beside
+    the model (``.json``) keeps the score and the set's digest. Test-set scores are never read.
 
     Returns:
         True when the model was written.
@@ -340,36 +344,28 @@ def promote_run(run_dir: str | Path, destination: str | Path, data_dir: str | Pa
     state = read_state(run_dir)
     if state is None or state.best is None:
         raise FileNotFoundError(f"No trained run in {run_dir}: train it first (python -m utils.training.longrun).")
+    keras.mixed_precision.set_global_policy("float32")
+    validation = _validation(corpus_ or sampler.Corpus(data_dir), RunState.new(state.config), lambda line: None)
+    network = build_network(state.config)
+    network.load_weights(str(run_dir / "best.weights.h5"))
+    rescored = state.validation_digest != validation.digest
+    candidate = round(validation.score(network), 4) if rescored else state.best.val_psnr
     record_path = destination.with_suffix(".json")
     rival = None
     if destination.is_file() and record_path.is_file():
         old = json.loads(record_path.read_text()).get("validation", {})
-        if old.get("digest") == state.validation_digest:
-            rival = old.get("psnr", -1.0)
-        else:
-            rival = _score_shipped(destination, state, corpus_ or sampler.Corpus(data_dir))
-        if rival >= state.best.val_psnr:
+        rival = old.get("psnr", -1.0) if old.get("digest") == validation.digest else \
+            round(validation.score(keras.models.load_model(destination, compile=False)), 4)
+        if rival >= candidate:
             return False
-    keras.mixed_precision.set_global_policy("float32")
-    network = build_network(state.config)
-    network.load_weights(str(run_dir / "best.weights.h5"))
     record = _model_record(state, run_dir)
-    if rival is not None:
-        record["validation"]["replaced_model_psnr"] = round(float(rival), 4)
+    record["validation"] = {"psnr": candidate, "digest": validation.digest, "baselines": validation.baselines,
+                            **({"rescored": True} if rescored else {}),
+                            **({"replaced_model_psnr": rival} if rival is not None else {})}
     with paths.atomic_target(destination) as temporary_model, paths.atomic_target(record_path) as temporary_record:
         network.save(str(temporary_model))
         temporary_record.write_text(json.dumps(record, indent=1) + "\n")
     return True
-
-
-def _score_shipped(destination: Path, state: RunState, corpus_) -> float:
-    """The shipped model's score on ``state``'s validation (the same set, times and judge as the run's)."""
-    keras.mixed_precision.set_global_policy("float32")
-    validation = _validation(corpus_, RunState.new(state.config), lambda line: None)
-    if validation.digest != state.validation_digest:
-        raise ValueError(f"the corpus's validation set ({validation.digest}) is not the run's "
-                         f"({state.validation_digest}): build the corpus the run was judged on (make corpus).")
-    return round(validation.score(keras.models.load_model(destination, compile=False)), 4)
 
 
 def _model_record(state: RunState, run_dir: Path) -> dict:
@@ -383,6 +379,4 @@ def _model_record(state: RunState, run_dir: Path) -> dict:
                            "validation": summary["splits"]["validation"]})
     return {"run": paths.display(run_dir), "config": json_state["config"], "step": state.best.step,
             "cpu_hours": state.best.cpu_hours, "data": trained_on,
-            **({"warm_start": json_state["warm_start"]} if state.warm_start else {}),
-            "validation": {"psnr": state.best.val_psnr, "digest": state.validation_digest,
-                           "baselines": state.baselines}}
+            **({"warm_start": json_state["warm_start"]} if state.warm_start else {})}
