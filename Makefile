@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= default
 
-.PHONY: install demo test test-unit test-notebooks notebooks corpus train curves evaluate-test train-flow evaluate bench gpu-check clean
+.PHONY: install demo test test-unit test-notebooks notebooks corpus train curves rejudge evaluate-test train-flow evaluate bench gpu-check clean
 
 install: $(VENV)/.installed
 
@@ -70,6 +70,9 @@ curves: install  ## draw results/training/curves.png from the long runs' state
 	$(BIN)/python -m utils.training.longrun --curves
 
 CORPUS_MODELS := results/models/flow_corpus.keras results/models/flow_time_corpus.keras results/models/unet_corpus.keras
+rejudge: install  ## every run and shipped model on the balanced validation set (results/training/rejudged.md, results/validation_groups.md)
+	$(BIN)/python -m utils.training.rejudge
+
 evaluate-test: install  ## the README's test-clip tables: corpus models and baselines on the three clips, whole, at t = 1/2 and 1/4, 1/2, 3/4
 	$(BIN)/python -m utils.evaluation.evaluate --checkpoint $(CORPUS_MODELS) --timing-size off \
 		--output results/evaluation_test_clips.json > /dev/null

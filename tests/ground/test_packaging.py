@@ -53,6 +53,20 @@ def test_readme_test_clip_table_is_the_committed_one():
         assert f"{scores['psnr']:.2f} / {scores['ssim']:.4f}" in row
 
 
+def test_readme_validation_groups_are_the_committed_rejudging():
+    """The shipped models' gain per validation group: README = results/validation_groups.md = the rejudged
+    record's shipped rows, judged on the validation set the shipped records name."""
+    from utils.training import rejudge
+
+    table = (ROOT / "results" / "validation_groups.md").read_text().strip()
+    assert _block("validation-table") == table
+    record = json.loads((ROOT / "results" / "training" / "rejudged.json").read_text())
+    assert rejudge.groups_table(record) == table
+    for family, entry in record["families"].items():  # the files judged are the shipped ones (make rejudge after a promotion)
+        row = next(row for row in entry["rows"] if row["name"].startswith("shipped"))
+        assert row["file_digest"] == paths.digest(ROOT / "results" / "models" / f"{family}_corpus.keras")
+
+
 def test_readme_corpus_table_is_the_committed_one():
     assert _block("corpus-table") == (ROOT / "results" / "corpus.md").read_text().strip()
 

@@ -19,6 +19,10 @@ def psnr_per_image(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 class Validation:
     """The fixed validation set as network inputs, with the baselines' scores on it (at each triplet's t).
 
+    Scores are balanced: the mean over groups of footage (``validation["groups"]``) of each group's mean PSNR,
+    so that the group with the most footage does not decide alone (:meth:`balanced`; :meth:`by_group` reports
+    each group).
+
     With ``scaled_factor`` (the time model trained for the video command's reduced resolution too) every
     triplet is also scored as the command makes it at ``--scale 1/scaled_factor``: the pair shrunk (area), DIS
     and the network on it, the frame composed at full size (:func:`utils.models.scaled.trainer`); the score that

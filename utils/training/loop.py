@@ -5,8 +5,9 @@ Runs: ``flow`` (the flow-guided UNet at t = 1/2), ``unet`` (the direct-synthesis
 best weights, see :func:`utils.models.surgery.warm_start_model`, and is validated at t = 1/4, 1/2 and 3/4).
 
 Training runs in chunks (400 steps by default). After each chunk the network is scored on the fixed
-validation set of :func:`utils.data.sampler.validation_set` (real footage, whole shots that training never
-sees, :class:`utils.training.judge.Validation`), and the run's state is written atomically under ``RUN_DIR``
+validation set of :func:`utils.data.sampler.validation_set` (real footage that training never sees, 64 triplets
+from each group of footage: live action, animation, scientific) by the mean of the groups' scores
+(:class:`utils.training.judge.Validation`), and the run's state is written atomically under ``RUN_DIR``
 (default ``results/training/<model>/``):
 
 - ``state.json``: a :class:`utils.training.run_state.RunState`: configuration, step, learning rate, CPU and

@@ -1,6 +1,6 @@
 """Every committed run and shipped model judged again by the balanced validation score, and how their ranks change.
 
-    python -m utils.training.rejudge          # writes results/training/rejudged.json and .md
+    python -m utils.training.rejudge   # writes results/training/rejudged.json and .md, results/validation_groups.md
 
 Until the validation set was balanced by group of footage (:func:`utils.data.sampler.balanced_rows`), it was
 192 triplets spread evenly over the validation split: 159 of them Big Buck Bunny's, so every checkpoint,
@@ -91,6 +91,8 @@ def judge_all(found: list[dict], corpus_, count: int = 192, progress=print) -> d
                    "old_gain": None if not entry.get("old_baselines") else
                    round(entry["old"] - entry["old_baselines"][start], 4),
                    "old_judge": _judge_name(str(entry["old_digest"]), validation.digest)}
+            if "model" in entry:  # which file was judged: a later promotion makes the record stale
+                row["file_digest"] = paths.digest(entry["model"])
             if timed:
                 half = validation.psnrs(network, scaled=True)
                 row["half_size_gain"] = round(validation.balanced(half) - validation.baselines[start], 4)
@@ -153,11 +155,35 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+SHIPPED_LABELS = {"flow_time": "time flow UNet, over DIS", "unet": "UNet, over averaging",
+                  "flow": "flow UNet, over DIS"}
+
+
+def groups_table(result: dict) -> str:
+    """``results/validation_groups.md``: a line per validation group, a column per shipped model, each cell the
+    model's gain over its starting point on that group (dB), and the balanced mean."""
+    shipped = {family: next(row for row in entry["rows"] if row["name"].startswith("shipped"))
+               for family, entry in result["families"].items()
+               if any(row["name"].startswith("shipped") for row in entry["rows"])}
+    families = [family for family in SHIPPED_LABELS if family in shipped]
+    counts = result["families"][families[0]]["group_counts"]
+    lines = ["| validation group (triplets) | " + " | ".join(SHIPPED_LABELS[family] for family in families) + " |",
+             "|---|" + "---|" * len(families)]
+    for group, count in counts.items():
+        lines.append(f"| {group} ({count}) | " + " | ".join(f"{shipped[family]['groups'][group]:+.2f}"
+                                                        for family in families) + " |")
+    lines.append("| **balanced mean** | " + " | ".join(f"**{shipped[family]['balanced_gain']:+.2f}**"
+                                                     for family in families) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=paths.program("utils.training.rejudge"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data", help="the corpus's parent folder (default: data)")
     parser.add_argument("--out", default="results/training/rejudged.json",
                         help="where to write the record; the table goes beside it as .md")
+    parser.add_argument("--groups", default="results/validation_groups.md",
+                        help="where to write the shipped models' gain per validation group ('' for none)")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     args = parser.parse_args(argv)
     if Path(args.out).suffix != ".json":
@@ -176,7 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     paths.save_json(result, out)
     with paths.atomic_target(out.with_suffix(".md")) as temporary:
         temporary.write_text(table(result))
-    print(f"wrote {paths.display(out)} and {paths.display(out.with_suffix('.md'))}")
+    written = [out, out.with_suffix(".md")]
+    if args.groups and any(row["name"].startswith("shipped") for entry in result["families"].values()
+                           for row in entry["rows"]):
+        with paths.atomic_target(paths.resolve(args.groups)) as temporary:
+            temporary.write_text(groups_table(result) + "\n")
+        written.append(paths.resolve(args.groups))
+    print("wrote " + ", ".join(paths.display(path) for path in written))
     return 0
 
 
