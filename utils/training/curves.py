@@ -71,7 +71,10 @@ def longrun_curves(states: dict[str, RunState], path=None,
             follow_hours = offset + np.array([h.cpu_hours for h in follow.history])
             follow_gain = np.array([h.val_psnr for h in follow.history]) - follow.baselines[key]
             donor = Path(follow.warm_start.weights).parent.name
-            runs.append((folder, f"{follow_label} (from {donor}'s step {follow.warm_start.step:,})", color,
+            judged = "" if follow.validation_digest == state.validation_digest else \
+                ("; balanced validation, mean of full and half size" if "-scaled" in str(follow.validation_digest)
+                 else "; another validation set")
+            runs.append((folder, f"{follow_label} (from {donor}'s step {follow.warm_start.step:,}{judged})", color,
                          follow_hours, follow_gain))
         for folder, run_label, color, run_hours, run_gain in runs:
             strong = shipped.get(name) in (None, folder)
