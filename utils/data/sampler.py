@@ -340,10 +340,10 @@ def scaled_batches(make, scaled_example, split, batch_size: int, start: int, see
         return tf.ensure_shape(frames, (3, *crop, 3)), tf.ensure_shape(flows, (*small, 5))
 
     def split_scaled(frames, flows):
-        full = tf.cast(frames, tf.float32) / 255.0
-        pair = tf.concat([full[:, 0], full[:, 2]], axis=-1)
-        small = tf.nn.avg_pool2d(tf.cast(pair, tf.float32) * 255.0, SCALED_FACTOR, SCALED_FACTOR, "VALID")
-        return (tf.concat([tf.round(small) / 255.0, flows], axis=-1), pair), full[:, 1]
+        levels = tf.cast(frames, tf.float32)
+        pair = tf.concat([levels[:, 0], levels[:, 2]], axis=-1)
+        small = tf.round(tf.nn.avg_pool2d(pair, SCALED_FACTOR, SCALED_FACTOR, "VALID"))
+        return (tf.concat([small / 255.0, flows], axis=-1), pair / 255.0), levels[:, 1] / 255.0
 
     def split_plain(frames, flows):
         inputs, target = split(frames, flows)

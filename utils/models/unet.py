@@ -190,12 +190,18 @@ class FlowBlend(keras.layers.Layer):
         """The flows the frames are warped by: the prior's (``frames[..., 6:10]``) plus the correction."""
         return frames[..., 6:10] + FLOW_SCALE * parts["flow_update"] if self.flow_update else frames[..., 6:10]
 
-    def call(self, inputs):
-        frames, heads = (tf.cast(x, tf.float32) for x in inputs)
+    def parts_at_t(self, frames, heads):
+        """:meth:`split_heads`; for the time model the mask logit starts from the weights 1 - t and t
+        (``frames[..., 10]`` is t)."""
         parts = self.split_heads(heads)
-        if self.time_input:  # frames[..., 10] is t: the blend starts from the weights 1 - t and t
+        if self.time_input:
             t = tf.clip_by_value(frames[..., 10:11], 1e-3, 1.0 - 1e-3)
             parts["mask_logit"] += tf.math.log((1.0 - t) / t)
+        return parts
+
+    def call(self, inputs):
+        frames, heads = (tf.cast(x, tf.float32) for x in inputs)
+        parts = self.parts_at_t(frames, heads)
         flows = self.flows(frames, parts)
         warped_1, warped_3 = _warp_both(frames, flows)
         blended = _blend(parts["mask_logit"], warped_1, warped_3)
@@ -221,10 +227,7 @@ class BlendFields(FlowBlend):
 
     def call(self, inputs):
         frames, heads = (tf.cast(x, tf.float32) for x in inputs)
-        parts = self.split_heads(heads)
-        if self.time_input:  # as FlowBlend.call: the blend starts from the weights 1 - t and t
-            t = tf.clip_by_value(frames[..., 10:11], 1e-3, 1.0 - 1e-3)
-            parts["mask_logit"] += tf.math.log((1.0 - t) / t)
+        parts = self.parts_at_t(frames, heads)
         residual = parts["residual"] if self.residual else tf.zeros_like(frames[..., 0:3])
         return tf.concat([self.flows(frames, parts), parts["mask_logit"], residual], axis=-1)
 

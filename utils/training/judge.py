@@ -63,7 +63,7 @@ class Validation:
     def score(self, network, batch: int = 16) -> float:
         """The balanced PSNR of ``network`` (:meth:`balanced`; with ``scaled_factor`` the mean of :meth:`parts`):
         the number every decision of a run reads."""
-        return float(np.mean(list(self.parts(network, batch).values())))
+        return decision(self.parts(network, batch))
 
     def parts(self, network, batch: int = 16) -> dict[str, float]:
         """``{"full": balanced PSNR}``, and with ``scaled_factor`` ``"scaled"``: the same at the reduced resolution."""
@@ -75,18 +75,23 @@ class Validation:
     def psnrs(self, network, batch: int = 16, scaled: bool = False) -> np.ndarray:
         """PSNR of ``network`` on each triplet (``scaled``: through the reduced-resolution path)."""
         if scaled:
-            view = self._views.get(id(network))
-            if view is None:
+            if id(network) not in self._views:
                 from utils.models import scaled as scaled_path  # deferred: only scaled runs need the view
 
-                view = self._views[id(network)] = scaled_path.trainer(network)
-            return np.concatenate([
-                psnr_per_image(self.target[i:i + batch], np.asarray(
-                    view([self.small_inputs[i:i + batch], self.pair[i:i + batch]], training=False), np.float32))
-                for i in range(0, len(self.inputs), batch)])
+                self._views[id(network)] = scaled_path.trainer(network)
+            view = self._views[id(network)]
+            call, inputs = (lambda small, pair: view([small, pair], training=False)), (self.small_inputs, self.pair)
+        else:
+            call, inputs = (lambda x: network(x, training=False)), (self.inputs,)
         return np.concatenate([psnr_per_image(self.target[i:i + batch],
-                                              np.asarray(network(self.inputs[i:i + batch], training=False), np.float32))
+                                              np.asarray(call(*(x[i:i + batch] for x in inputs)), np.float32))
                                for i in range(0, len(self.inputs), batch)])
+
+
+def decision(parts: dict[str, float]) -> float:
+    """The score a run decides by, from :meth:`Validation.parts`: their mean (the full-size score alone for a
+    plain run)."""
+    return float(np.mean(list(parts.values())))
 
 
 def _dis(frames: np.ndarray, t: float = 0.5) -> np.ndarray:

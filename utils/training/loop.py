@@ -194,7 +194,7 @@ def _score_the_start(session: Session) -> None:
     """The starting point (DIS, averaging, a warm start) is the first best (the average starts as the network)."""
     state = session.state
     parts = session.validation.parts(session.network)
-    score = round(float(np.mean(list(parts.values()))), 4)
+    score = round(judge.decision(parts), 4)
     state.history.append(Checkpoint(step=0, cpu_hours=0.0, wall_hours=0.0, train_loss=None, val_psnr=score,
                                     learning_rate=state.learning_rate, **_sizes(parts)))
     session.export.set_weights(session.network.get_weights())
@@ -215,10 +215,10 @@ def _chunk(session: Session, iterator, steps: int) -> tuple[Checkpoint, bool]:
             average.update()
     parts, raw = session.validation.parts(session.network), None
     if average is not None:  # the average is what validation judges, keeps and ships; the raw score is logged
-        raw = float(np.mean(list(parts.values())))
+        raw = judge.decision(parts)
         average.load_into(session.export)
         parts = session.validation.parts(session.export)
-    score = float(np.mean(list(parts.values())))
+    score = judge.decision(parts)
     state.step += steps
     state.cpu_hours += (time.process_time() - cpu0) / 3600.0
     state.wall_hours += (time.perf_counter() - wall0) / 3600.0
