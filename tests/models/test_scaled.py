@@ -155,3 +155,57 @@ def test_training_through_the_view_reaches_the_network(time_model):
         last = float(view.train_on_batch([small, pair], target))
     assert last < first
     assert any(not np.array_equal(a, b) for a, b in zip(network.get_weights(), time_model.get_weights()))
+
+
+def _with_detail_head(time_model):
+    """The shipped time model with a detail head, warm-started from it (the head's weights zero)."""
+    from utils.models import surgery
+
+    blend = unet.flow_blend(time_model)
+    model = unet.build_flow_unet(surgery.unet_width(time_model), surgery.unet_depth(time_model),
+                                 residual=blend.residual, mask_gain=blend.mask_gain, flow_update=blend.flow_update,
+                                 time_input=blend.time_input, detail_head=True)
+    surgery.warm_start_model(model, time_model)
+    return model
+
+
+def test_a_detail_head_starts_as_the_model_and_never_touches_its_full_size_frame(time_model):
+    """Zero weights: the half-size path is the donor's. Trained weights change the half-size frame only: the
+    network's own frame, and the training view at full size, stay the donor's."""
+    model = _with_detail_head(time_model)
+    assert model.count_params() - time_model.count_params() == 3 * 3 * 16 * unet.DETAIL_CHANNELS + unet.DETAIL_CHANNELS
+    frame_a, frame_b = moving_pair(96, 128, shift=4)
+    half = interpolator.model_method(time_model, scale=0.5).at_time(frame_a, frame_b, 0.3)
+    np.testing.assert_array_equal(interpolator.model_method(model, scale=0.5).at_time(frame_a, frame_b, 0.3), half)
+    head = model.get_layer("detail")
+    rng = np.random.default_rng(1)
+    head.set_weights([0.05 * rng.standard_normal(w.shape).astype(np.float32) for w in head.get_weights()])
+    inputs = interpolator.time_inputs(frame_a, frame_b, flow.dis_flows(frame_a, frame_b), 0.3)[None]
+    np.testing.assert_array_equal(np.asarray(model(inputs)), np.asarray(time_model(inputs)))
+    pair = np.concatenate([frame_a, frame_b], axis=-1)[None].astype(np.float32) / 255.0
+    np.testing.assert_allclose(np.asarray(scaled.trainer(model)([inputs, pair])), np.asarray(time_model(inputs)),
+                               atol=1e-5)
+    moved = interpolator.model_method(model, scale=0.5).at_time(frame_a, frame_b, 0.3)
+    assert np.abs(moved - half).max() > 0.01
+
+
+def test_detail_corrections_land_on_their_sub_pixels(time_model):
+    """The head's 32 channels are the 8 fields at each pixel's 2 x 2 sub-pixels (depth to space: sub-pixel
+    (row, column) holds channels 8 (2 row + column) ...): a bias of 0.25 on the residual of sub-pixel (0, 1) adds
+    0.25 to every pixel of even row and odd column of the frame twice the network's size, and nothing elsewhere."""
+    model = _with_detail_head(time_model)
+    head = model.get_layer("detail")
+    kernel, bias = head.get_weights()
+    bias[unet.FIELD_CHANNELS * 1 + 5: unet.FIELD_CHANNELS * 1 + 8] = 0.25
+    frame_a, frame_b = moving_pair(96, 128, shift=4)
+    small_a, small_b = (scaled.shrink(f, (64, 48)) for f in (frame_a, frame_b))
+    small = interpolator.time_inputs(small_a, small_b, flow.dis_flows(small_a, small_b), 0.5)[None]
+    pair = np.concatenate([frame_a, frame_b], axis=-1)[None].astype(np.float32) / 255.0
+    view = scaled.trainer(model)
+    before = np.asarray(view([small, pair]))[0]
+    head.set_weights([kernel, bias])
+    added = np.asarray(view([small, pair]))[0] - before
+    expected = np.zeros_like(added)
+    expected[0::2, 1::2] = 0.25
+    np.testing.assert_allclose(added, expected, atol=1e-5)
+    assert scaled.Fields(model)(small).shape == (1, 48, 64, unet.FIELD_CHANNELS + unet.DETAIL_CHANNELS)

@@ -126,6 +126,37 @@ def test_a_scaled_run_is_judged_at_both_sizes_and_must_beat_the_shipped_model_on
     assert record["validation"]["psnr"] == state.best.val_psnr and "rescored" not in record["validation"]
 
 
+
+def test_a_detail_only_run_trains_the_head_alone_and_keeps_the_full_size_frames(tiny_corpus, tmp_path):
+    """--detail-only: a time model with a detail head, warm-started from a time run, trains that head alone through
+    the half-size path: every other weight stays the donor's (so its full-size score does not move) while the
+    head and the half-size score do; the promoted model carries the head."""
+    flow_dir, time_dir, detail_dir = (tmp_path / "training" / name for name in ("flow", "flow_time", "detail"))
+    loop.train("flow", run_dir=flow_dir, data_dir=tiny_corpus, max_steps=0, log=lambda s: None, **TINY)
+    loop.train("flow_time", run_dir=time_dir, data_dir=tiny_corpus, max_steps=2, log=lambda s: None,
+               warm_start=str(flow_dir / "best.weights.h5"), learning_rate=1e-2, **TINY)
+    state = loop.train("flow_time", run_dir=detail_dir, data_dir=tiny_corpus, max_steps=4, log=lambda s: None,
+                       warm_start=str(time_dir / "best.weights.h5"), scaled_share=1.0, scaled_crop=(32, 48),
+                       detail_only=True, learning_rate=1e-2, **TINY)
+    assert state.config.detail_head and state.config.detail_only
+    assert records._changes("detail", state.config, run_state.read_state(time_dir).config) == \
+        "100% of batches at half size, a detail head trained alone"
+    assert {h.val_psnr_full for h in state.history} == {state.history[0].val_psnr_full}
+    assert len({h.val_psnr_scaled for h in state.history}) > 1
+    donor = loop.build_network(run_state.read_state(time_dir).config)
+    donor.load_weights(str(time_dir / "best.weights.h5"))
+    trained = loop._build(run_state.read_state(detail_dir), detail_dir, None).network  # its latest weights
+    theirs = {layer.name: layer.get_weights() for layer in donor.layers}
+    for layer in trained.layers:
+        if layer.name == "detail":
+            assert any(np.abs(w).max() > 0 for w in layer.get_weights())
+        elif layer.weights:
+            assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), theirs[layer.name])), layer.name
+    with pytest.raises(ValueError, match="give --scaled-share 1"):
+        run_state.RunConfig.for_model("flow_time", detail_only=True, scaled_share=0.5)
+    with pytest.raises(ValueError, match="--detail-head: corrects the time model's half-size path"):
+        run_state.RunConfig.for_model("flow_time", detail_head=True)
+
 def test_the_balanced_score_not_the_pooled_one_picks_the_checkpoint(tiny_corpus, tmp_path, monkeypatch):
     """Validation with three triplets of animation and one of scientific footage: after the first chunk the pooled
     mean is higher (the large group better), after the second the mean over groups is; the run keeps the second."""
@@ -305,6 +336,10 @@ def test_command_line_options_reach_a_new_run(monkeypatch, tmp_path):
     assert seen == {"model": "flow_time", "flow_update": True, "distill": 0.01, "depth": 5, "crop": (256, 192),
                     "batch_size": 4, "source_balance": 0.5, "cost_radius": 3,
                     "synthetic_fraction": 0.0, "base_filters": 24}
+    seen.clear()
+    assert longrun.main(["--model", "flow_time", "--hours", "0", "--run-dir", str(tmp_path / "run"),
+                         "--scaled-share", "1", "--detail-only", "--detail-head"]) == 0
+    assert seen == {"model": "flow_time", "scaled_share": 1.0, "detail_head": True, "detail_only": True}
 
 
 def test_rejudge_scores_every_run_and_shipped_model_on_the_balanced_set(tiny_corpus, tmp_path):

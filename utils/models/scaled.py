@@ -8,6 +8,11 @@ output keeps every pixel of detail that the flows carry over, at the cost of the
 edges. :func:`working_scale` picks the factor from the frame size: frames up to 960x540 whole, 720p and 1080p at
 half, 4K at a quarter (the network then sees 640x360 to 960x540, sizes near those it was trained and tested at);
 ``results/benchmarks.md`` says what each factor costs in quality and gains in speed.
+
+Bilinear enlargement blurs the fields where they change fastest: at the edges of moving things. A model with a
+detail head (``build_flow_unet(..., detail_head=True)``) also outputs, for each pixel of the small grid, the fields'
+corrections at its 2 x 2 sub-pixels, learned through this path (``longrun --detail-only``), which
+:func:`compose_batch` adds to the enlargement; the network's own frame at full size never uses them.
 """
 
 from __future__ import annotations
@@ -72,7 +77,9 @@ def shrink(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 class Fields:
     """A flow UNet's fields instead of its frame: ``fields(inputs)`` maps the network's input (batch, h, w, C) to
     (batch, h, w, 8): the flows it warps by (``F_t->1``, ``F_t->3``; 4), its blend-mask logit with the time
-    prior added (1) and its RGB residual (3; zeros for a model without one); :func:`compose` makes the frame.
+    prior added (1) and its RGB residual (3; zeros for a model without one), then for a model with a detail head
+    (:func:`utils.models.unet.build_flow_unet`) the fields' corrections at each pixel's 2 x 2 sub-pixels (32);
+    :func:`compose` makes the frame.
 
     Raises:
         ValueError: for a model without a :class:`utils.models.unet.FlowBlend` layer (the direct UNet).
@@ -93,9 +100,8 @@ def fields_model(model: keras.Model) -> keras.Model:
     blend = unet.flow_blend(model)
     if blend is None:
         raise ValueError(f"{model.name} has no flows to enlarge: --scale below 1 needs a flow UNet.")
-    layout, heads = blend.input
     fields = unet.BlendFields(blend.mask_gain, blend.residual, blend.flow_update, blend.time_input, dtype="float32",
-                              name="fields")([layout, heads])
+                              name="fields")(list(blend.input))
     fields = unet.CropToReference(dtype="float32", name="fields_cropped")([fields, model.input])
     return keras.Model(model.input, fields, name=f"{model.name}_fields")
 
@@ -124,13 +130,19 @@ class ComposeLayer(keras.layers.Layer):
 
 
 def compose_batch(pair, fields):
-    """Frames (B, H, W, 3) from both full frames ``pair`` (B, H, W, 6) in [0, 1] and :class:`Fields` (B, h, w, 8)
-    of a smaller pair: the fields enlarged (bilinear; the identity when h = H) and the flows multiplied by the
-    factor, both frames warped by them (bilinear, edges repeated), blended by the mask, the residual added.
-    Not clipped; differentiable (what :func:`trainer` trains through)."""
+    """Frames (B, H, W, 3) from both full frames ``pair`` (B, H, W, 6) in [0, 1] and :class:`Fields` (B, h, w, 8
+    or 40) of a smaller pair: the fields enlarged (bilinear; the identity when h = H) plus, with a detail head and
+    h < H, its sub-pixel corrections (the 2h x 2w grid they make, enlarged bilinearly to H x W where H > 2h), the
+    flows multiplied by the factor, both frames warped by them (bilinear, edges repeated), blended by the mask, the
+    residual added. Not clipped; differentiable (what :func:`trainer` trains through)."""
     height, width = tf.shape(pair)[1], tf.shape(pair)[2]
     small_height, small_width = tf.shape(fields)[1], tf.shape(fields)[2]
-    large = tf.image.resize(fields, tf.stack([height, width]), method="bilinear")
+    size = tf.stack([height, width])
+    large = tf.image.resize(fields[..., :unet.FIELD_CHANNELS], size, method="bilinear")
+    if fields.shape[-1] == unet.FIELD_CHANNELS + unet.DETAIL_CHANNELS:
+        fine = tf.nn.depth_to_space(fields[..., unet.FIELD_CHANNELS:], 2)
+        enlarged = tf.cast(small_height < height, tf.float32)  # at the network's own size its frame, unchanged
+        large += enlarged * tf.image.resize(fine, size, method="bilinear")
     factor_x = tf.cast(width, tf.float32) / tf.cast(small_width, tf.float32)
     factor_y = tf.cast(height, tf.float32) / tf.cast(small_height, tf.float32)
     flows = large[..., 0:4] * tf.stack([factor_x, factor_y, factor_x, factor_y])

@@ -144,12 +144,17 @@ def _blend(mask_logit, warped_1, warped_3):
 
 HEAD_CHANNELS = {"flow_update": 4, "mask_logit": 1, "residual": 3}
 
+FIELD_CHANNELS = 8  # what the frame is made from: two flows (4), the mask logit (1), the RGB residual (3)
+DETAIL_CHANNELS = 4 * FIELD_CHANNELS  # the detail head: the fields' corrections at the 2 x 2 sub-pixels of each pixel
+
 
 @keras.saving.register_keras_serializable(package="vfi")
 class FlowBlend(keras.layers.Layer):
     """Warps frame 1 and frame 3 by their flows and blends them: ``m W1 + (1 - m) W3 (+ residual)``.
 
-    Inputs: ``[frames (B, H, W, 10), heads (B, H, W, 5 or 8)]``; the heads' channels are, in the order of
+    Inputs: ``[frames (B, H, W, 10), heads (B, H, W, 5 or 8)]``, and for a model with a detail head its output
+    (B, H, W, :data:`DETAIL_CHANNELS`), which the frame at the network's own size does not use (only
+    :class:`BlendFields` passes it on, for :mod:`utils.models.scaled`); the heads' channels are, in the order of
     :meth:`head_names`, the flow update (4), the blend-mask logit (1) and, with ``residual``, an RGB
     residual (3). The flows are the prior flows of ``frames[..., 6:]`` plus ``FLOW_SCALE * flow_update``,
     the mask is ``sigmoid(mask_gain * logit)``. Returns the middle frame (B, H, W, 3), computed in float32.
@@ -200,7 +205,7 @@ class FlowBlend(keras.layers.Layer):
         return parts
 
     def call(self, inputs):
-        frames, heads = (tf.cast(x, tf.float32) for x in inputs)
+        frames, heads = (tf.cast(x, tf.float32) for x in inputs[:2])
         parts = self.parts_at_t(frames, heads)
         flows = self.flows(frames, parts)
         warped_1, warped_3 = _warp_both(frames, flows)
@@ -216,20 +221,22 @@ class BlendFlows(FlowBlend):
     """The flows a :class:`FlowBlend` warps by (``F_t->1``, ``F_t->3``: 4 channels), as a layer of their own."""
 
     def call(self, inputs):
-        frames, heads = (tf.cast(x, tf.float32) for x in inputs)
+        frames, heads = (tf.cast(x, tf.float32) for x in inputs[:2])
         return self.flows(frames, self.split_heads(heads))
 
 
 class BlendFields(FlowBlend):
     """What a :class:`FlowBlend` makes its frame from, as a layer of its own (B, H, W, 8): the flows it warps
-    by (4), its blend-mask logit with the time prior added (1) and its RGB residual (3; zeros without one).
+    by (4), its blend-mask logit with the time prior added (1) and its RGB residual (3; zeros without one), then
+    for a model with a detail head that head's output (:data:`DETAIL_CHANNELS`).
     :mod:`utils.models.scaled` enlarges them to compose a frame larger than the network saw."""
 
     def call(self, inputs):
-        frames, heads = (tf.cast(x, tf.float32) for x in inputs)
+        frames, heads = (tf.cast(x, tf.float32) for x in inputs[:2])
         parts = self.parts_at_t(frames, heads)
         residual = parts["residual"] if self.residual else tf.zeros_like(frames[..., 0:3])
-        return tf.concat([self.flows(frames, parts), parts["mask_logit"], residual], axis=-1)
+        detail = [tf.cast(x, tf.float32) for x in inputs[2:]]
+        return tf.concat([self.flows(frames, parts), parts["mask_logit"], residual, *detail], axis=-1)
 
 
 def with_flows(network: keras.Model) -> keras.Model:
@@ -238,7 +245,7 @@ def with_flows(network: keras.Model) -> keras.Model:
     blend = flow_blend(network)
     if blend is None:
         raise ValueError(f"{network.name} has no flows (a flow UNet has a FlowBlend layer).")
-    frames, heads = blend.input
+    frames, heads = blend.input[:2]
     flows = BlendFlows(blend.mask_gain, blend.residual, blend.flow_update, blend.time_input, dtype="float32",
                        name="flows")([frames, heads])
     flows = CropToReference(dtype="float32", name="flows_cropped")([flows, network.input])
@@ -358,7 +365,8 @@ class CostVolume(keras.layers.Layer):
 
 def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = True, mask_gain: float = 4.0,
                     name: str = "flow_unet", initializer: str = "glorot_uniform",
-                    flow_update: bool = True, time_input: bool = False, cost_radius: int = 0) -> keras.Model:
+                    flow_update: bool = True, time_input: bool = False, cost_radius: int = 0,
+                    detail_head: bool = False) -> keras.Model:
     """Builds the flow-guided UNet.
 
     The UNet sees both frames, both frames warped by the DIS prior flows and the prior flows
@@ -380,6 +388,11 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         time_input: the time-conditioned model (11 input channels: frames, DIS flows both ways, t).
         cost_radius: > 0: a :class:`CostVolume` of this radius ((2r + 1)^2 channels) joins the UNet at 1/4
             resolution (needs ``depth`` > 2): where the frames match better than by the prior's flows.
+        detail_head: add the detail head, a zero-initialised 3x3 convolution beside the heads: for each pixel
+            the corrections of the fields at its 2 x 2 sub-pixels (:data:`DETAIL_CHANNELS`). The frame at the
+            network's own size does not use it; when :mod:`utils.models.scaled` enlarges the fields of a shrunk
+            pair it adds them to the bilinear enlargement (a learned upsampling, as RAFT's convex upsampling and
+            the sub-pixel convolution of ESPCN learn theirs). Zero weights: the model starts as it was.
 
     Returns:
         A functional model mapping (batch, H, W, 10) to (batch, H, W, 3) for any H and W; the
@@ -414,7 +427,11 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
     channels = sum(HEAD_CHANNELS[head] for head in blend.head_names())
     heads = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", dtype="float32",
                                 name="heads")(x)
-    blended = blend([padded, heads])
+    # the detail head computes in the body's precision: in bfloat16 it adds 3 % to the video command's network
+    # time at 1280x720 (float32: 11 %), and its corrections are small
+    detail = [keras.layers.Conv2D(DETAIL_CHANNELS, 3, padding="same", kernel_initializer="zeros", name="detail")(x)
+              ] if detail_head else []
+    blended = blend([padded, heads, *detail])
     outputs = CropToReference(dtype="float32", name="rgb")([blended, inputs])
     return keras.Model(inputs, outputs, name=name)
 

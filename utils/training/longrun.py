@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="a new flow_time run trains this share of its batches through the video command's "
                              "half-size path (network on the shrunk pair, frame composed at full size; e.g. 0.5) "
                              "and is judged by the mean of its full- and half-size validation scores")
+    parser.add_argument("--detail-head", action="store_true",
+                        help="a new scaled run's network also learns the half-size path's sub-pixel detail (a "
+                             "zero-initialised head that corrects the enlarged flows, mask and residual)")
+    parser.add_argument("--detail-only", action="store_true",
+                        help="train that head alone, the network frozen (needs --scaled-share 1): the full-size "
+                             "frames stay exactly the warm start's")
     parser.add_argument("--ema", type=float, metavar="DECAY",
                         help="validate and keep a moving average of the weights (decay per step, e.g. 0.999; 0: off)")
     parser.add_argument("--promote", action="store_true",
@@ -124,6 +130,9 @@ def _run(args) -> int:
         overrides["ema"] = args.ema
     if args.distill:
         overrides["distill"] = args.distill
+    for key in ("detail_head", "detail_only"):
+        if getattr(args, key):
+            overrides[key] = True
     for key in ("source_balance", "synthetic_fraction"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)

@@ -53,7 +53,7 @@ def build_network(config: RunConfig) -> keras.Model:
         return unet.build_flow_unet(config.base_filters, config.depth, mask_gain=config.mask_gain,
                                     name=f"{config.model}_unet_corpus", initializer=config.initializer,
                                     flow_update=config.flow_update, time_input=config.time_input,
-                                    cost_radius=config.cost_radius)
+                                    cost_radius=config.cost_radius, detail_head=config.detail_head)
     return unet.build_unet(config.base_filters, config.depth, "residual", name="unet_corpus",
                            initializer=config.initializer)
 
@@ -169,6 +169,9 @@ def _build(state: RunState, run_dir: Path, validation: judge.Validation) -> Sess
         trainer, loss = unet.with_flows(network), losses.flow_distillation(loss, config.distill)
     elif config.scaled_share:
         trainer = scaled.trainer(network)
+    if config.detail_only:  # the rest stays as the warm start left it: full-size frames unchanged
+        for layer in network.layers:
+            layer.trainable = layer.name == "detail"
     optimizer = keras.optimizers.Adam(state.learning_rate)
     trainer.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     export = build_network(config)

@@ -78,8 +78,10 @@ def _changes(name: str, config: RunConfig, before: RunConfig | None) -> str:
         changes.append(f"a cost volume (radius {config.cost_radius})")
     if config.loss != before.loss:
         changes.append(f"{config.loss} loss")
-    if config.scaled_share and not before.scaled_share:
+    if config.scaled_share != before.scaled_share:
         changes.append(f"{config.scaled_share:.0%} of batches at half size")
+    if config.detail_head and not before.detail_head:
+        changes.append("a detail head" + (" trained alone" if config.detail_only else ""))
     if config.synthetic_fraction != before.synthetic_fraction:
         changes.append(f"{config.synthetic_fraction:.0%} synthetic")
     return ", ".join(changes) or f"continued as {name}"

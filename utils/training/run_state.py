@@ -49,6 +49,8 @@ class RunConfig:
     cost_radius: int = 0  # > 0: a cost volume of this radius joins the flow UNet (utils.models.unet.CostVolume)
     scaled_share: float = 0.0  # > 0 (flow_time): this share of batches trains the video command's half-size path
     scaled_crop: tuple[int, int] = (224, 256)  # those batches' full-size crops (the network sees half of each side)
+    detail_head: bool = False  # the flow UNet's detail head: learned sub-pixel corrections of the half-size path
+    detail_only: bool = False  # train the detail head alone (the network frozen: its full-size frames stay as they are)
 
     # fields a resumed run may change (each change is recorded in RunState.config_changes)
     CHANGEABLE = ("learning_rate", "chunk_steps", "patience", "synthetic_fraction", "ema", "source_balance")
@@ -65,6 +67,13 @@ class RunConfig:
             raise ValueError("--cost-volume: the unet run has no flows to match around (a flow or flow_time run).")
         if overrides.get("scaled_share") and (model != "flow_time" or overrides.get("distill")):
             raise ValueError("--scaled-share: trains the time model's reduced-resolution path (flow_time, no --distill).")
+        if overrides.get("detail_only"):
+            overrides["detail_head"] = True
+            if overrides.get("scaled_share") != 1.0:
+                raise ValueError("--detail-only: the detail head learns from the half-size path alone; give "
+                                 "--scaled-share 1.")
+        if overrides.get("detail_head") and (model != "flow_time" or not overrides.get("scaled_share")):
+            raise ValueError("--detail-head: corrects the time model's half-size path (flow_time with --scaled-share).")
         if overrides.get("distill") and not overrides.get("flow_update"):
             raise ValueError("--distill: teaches a flow correction; give --flow-update too (a flow or flow_time run).")
         defaults = {"flow": {}, "unet": {"depth": 5, "synthetic_fraction": 0.1},
