@@ -137,7 +137,7 @@ def test_a_detail_only_run_trains_the_head_alone_and_keeps_the_full_size_frames(
                warm_start=str(flow_dir / "best.weights.h5"), learning_rate=1e-2, **TINY)
     state = loop.train("flow_time", run_dir=detail_dir, data_dir=tiny_corpus, max_steps=4, log=lambda s: None,
                        warm_start=str(time_dir / "best.weights.h5"), scaled_share=1.0, scaled_crop=(32, 48),
-                       detail_only=True, learning_rate=1e-2, **TINY)
+                       detail_only=True, learning_rate=1e-2, ema=0.9, **TINY)
     assert state.config.detail_head and state.config.detail_only
     assert records._changes("detail", state.config, run_state.read_state(time_dir).config) == \
         "100% of batches at half size, a detail head trained alone"
@@ -145,13 +145,16 @@ def test_a_detail_only_run_trains_the_head_alone_and_keeps_the_full_size_frames(
     assert len({h.val_psnr_scaled for h in state.history}) > 1
     donor = loop.build_network(run_state.read_state(time_dir).config)
     donor.load_weights(str(time_dir / "best.weights.h5"))
-    trained = loop._build(run_state.read_state(detail_dir), detail_dir, None).network  # its latest weights
+    latest = loop._build(run_state.read_state(detail_dir), detail_dir, None).network  # its latest weights
+    best = loop.build_network(state.config)  # the moving average (validation judges it, best.weights.h5 keeps it)
+    best.load_weights(str(detail_dir / "ema.weights.h5"))
     theirs = {layer.name: layer.get_weights() for layer in donor.layers}
-    for layer in trained.layers:
-        if layer.name == "detail":
-            assert any(np.abs(w).max() > 0 for w in layer.get_weights())
-        elif layer.weights:
-            assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), theirs[layer.name])), layer.name
+    for trained in (latest, best):
+        for layer in trained.layers:
+            if layer.name == "detail":
+                assert trained is best or any(np.abs(w).max() > 0 for w in layer.get_weights())
+            elif layer.weights:  # exactly: the average of a frozen weight is the weight
+                assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), theirs[layer.name])), layer.name
     with pytest.raises(ValueError, match="give --scaled-share 1"):
         run_state.RunConfig.for_model("flow_time", detail_only=True, scaled_share=0.5)
     with pytest.raises(ValueError, match="--detail-head: corrects the time model's half-size path"):

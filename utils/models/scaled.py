@@ -167,6 +167,10 @@ def _sharpened(frame, warped_a, warped_b, fields):
     if fields.shape[-1] != unet.FIELD_CHANNELS + unet.DETAIL_CHANNELS:
         return frame
     weights = fields[..., unet.FIELD_CHANNELS:]
+    sizes = (frame.shape[1], frame.shape[2], weights.shape[1], weights.shape[2])
+    if None not in sizes:  # known when traced: decided here (a branch of another size would not even trace)
+        return frame + _filtered(frame, warped_a, warped_b, weights) if sizes[:2] == (2 * sizes[2], 2 * sizes[3]) \
+            else frame
     halved = tf.logical_and(tf.equal(tf.shape(frame)[1], 2 * tf.shape(weights)[1]),
                             tf.equal(tf.shape(frame)[2], 2 * tf.shape(weights)[2]))
     return tf.cond(halved, lambda: frame + _filtered(frame, warped_a, warped_b, weights), lambda: frame)

@@ -301,7 +301,8 @@ class WeightAverage:
         @tf.function
         def update():
             for average, weight in zip(self.values, self.network.weights):
-                average.assign(self.decay * average + (1.0 - self.decay) * tf.cast(weight, average.dtype))
+                if weight.trainable:  # a frozen weight is its own average (d w + (1 - d) w rounds away from w)
+                    average.assign(self.decay * average + (1.0 - self.decay) * tf.cast(weight, average.dtype))
 
         self.update = update
 
