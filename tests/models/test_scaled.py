@@ -171,16 +171,11 @@ def _rebuilt(time_model, detail_head: bool):
     return model
 
 
-def _with_detail_head(time_model):
-    return _rebuilt(time_model, True) if not any(layer.name == "detail" for layer in time_model.layers) else \
-        _rebuilt(_rebuilt(time_model, False), True)
-
-
 def test_a_detail_head_starts_as_the_model_and_never_touches_its_full_size_frame(time_model):
     """Zero weights: the half-size path is the donor's. Trained weights change the half-size frame only: the
     network's own frame, and the training view at full size, stay the donor's."""
     time_model = _rebuilt(time_model, False)  # the donor: no head
-    model = _with_detail_head(time_model)
+    model = _rebuilt(time_model, True)
     assert model.count_params() - time_model.count_params() == 3 * 3 * 16 * unet.DETAIL_CHANNELS + unet.DETAIL_CHANNELS
     frame_a, frame_b = moving_pair(96, 128, shift=4)
     half = interpolator.model_method(time_model, scale=0.5).at_time(frame_a, frame_b, 0.3)

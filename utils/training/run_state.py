@@ -49,7 +49,7 @@ class RunConfig:
     cost_radius: int = 0  # > 0: a cost volume of this radius joins the flow UNet (utils.models.unet.CostVolume)
     scaled_share: float = 0.0  # > 0 (flow_time): this share of batches trains the video command's half-size path
     scaled_crop: tuple[int, int] = (224, 256)  # those batches' full-size crops (the network sees half of each side)
-    detail_head: bool = False  # the flow UNet's detail head: learned sub-pixel corrections of the half-size path
+    detail_head: bool = False  # the flow UNet's detail head: a learned filter over the full-size pixels at half size
     detail_only: bool = False  # train the detail head alone (the network frozen: its full-size frames stay as they are)
 
     # fields a resumed run may change (each change is recorded in RunState.config_changes)
