@@ -7,6 +7,9 @@ so every other module may import it.
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
+
 import cv2
 import numpy as np
 
@@ -65,11 +68,22 @@ def intermediate_flows(flow_13: np.ndarray, flow_31: np.ndarray, t: float = 0.5)
     return np.concatenate([to_1, to_3], axis=-1).astype(np.float32)
 
 
-def dis_flows(frame1: np.ndarray, frame3: np.ndarray) -> np.ndarray:
+def dis_flows(frame1: np.ndarray, frame3: np.ndarray, parallel: bool = False) -> np.ndarray:
     """DIS flows in both directions, ``F_1->3`` in channels 0-1 and ``F_3->1`` in 2-3 (H, W, 4): the
-    time-conditioned network's input, which turns them into the intermediate flows at any t itself."""
+    time-conditioned network's input, which turns them into the intermediate flows at any t itself.
+    ``parallel``: both directions at once in two threads (the same flows; at 640x360 here 32 ms against 43; not
+    where the caller already runs several at once, as training's input pipeline does)."""
     check_pair(frame1, frame3, "dis_flows")
+    if parallel:
+        backward = _pool().submit(dis_flow, frame3, frame1)
+        return np.concatenate([dis_flow(frame1, frame3), backward.result()], axis=-1)
     return np.concatenate([dis_flow(frame1, frame3), dis_flow(frame3, frame1)], axis=-1)
+
+
+@functools.cache
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    """One worker thread for :func:`dis_flows`'s second direction (OpenCV releases the GIL)."""
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dis")
 
 
 def time_channels(flows: np.ndarray, t: float) -> np.ndarray:

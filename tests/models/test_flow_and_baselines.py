@@ -89,6 +89,14 @@ def test_intermediate_flows_for_linear_motion():
     np.testing.assert_allclose(at_quarter[0, 0], [-1.5, 1, 4.5, -3])
 
 
+def test_dis_flows_in_parallel_are_the_same_flows():
+    """The video command's two directions at once (two threads) give exactly the sequential flows."""
+    frame1, _, frame3 = _panning_triplet()
+    sequential = flow.dis_flows(frame1, frame3)
+    np.testing.assert_array_equal(flow.dis_flows(frame1, frame3, parallel=True), sequential)
+    assert np.abs(sequential).max() > 1.0  # it moved: not two empty fields
+
+
 def _panning_triplet(shift=4):
     texture = _texture(48, 96, seed=2)
     return texture[:, :64], texture[:, shift // 2:shift // 2 + 64], texture[:, shift:shift + 64]

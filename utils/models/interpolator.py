@@ -207,7 +207,8 @@ def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: i
     def pair(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         if last.get("a") is not frame_a or last.get("b") is not frame_b:
             small_a, small_b, share = shrunk(frame_a, frame_b)
-            last.update(a=frame_a, b=frame_b, small=(small_a, small_b, flow.dis_flows(small_a, small_b), share))
+            flows = flow.dis_flows(small_a, small_b, parallel=True)  # the video command's: both cores
+            last.update(a=frame_a, b=frame_b, small=(small_a, small_b, flows, share))
         return last["small"]
 
     def at_times(frame_a: np.ndarray, frame_b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
@@ -218,8 +219,13 @@ def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: i
             outputs = (np.asarray(predict(inputs)) if whole
                        else [tiling.tiled(run, x, tile, overlap, align) for x in inputs])
             return [np.clip(output, 0.0, 1.0) for output in outputs]
-        computed = fields(inputs) if whole else [tiling.tiled(run_fields, x, tile, overlap, align) for x in inputs]
-        return [scaled.compose(frame_a, frame_b, f) for f in computed]
+        if whole:  # the fields stay a tensor (never copied), the pair is made once for all its times
+            compiling = scaled.prepare(frame_a.shape[:2], inputs.shape[1:3], fields.outputs)
+            computed = fields.tensor(inputs)
+            if compiling is not None:
+                compiling.result()
+            return scaled.compose(frame_a, frame_b, computed)
+        return [scaled.compose(frame_a, frame_b, tiling.tiled(run_fields, x, tile, overlap, align)) for x in inputs]
 
     def at_time(frame_a: np.ndarray, frame_b: np.ndarray, t: float) -> np.ndarray:
         return at_times(frame_a, frame_b, [t])[0]

@@ -11,12 +11,15 @@ half, 4K at a quarter (the network then sees 640x360 to 960x540, sizes near thos
 
 Bilinear enlargement blurs the fields where they change fastest: at the edges of moving things. A model with a
 detail head (``build_flow_unet(..., detail_head=True)``) also outputs, for each pixel of the small grid and each of
-its 2 x 2 sub-pixels, the weights of a filter over the full-size warped pixels of that block, learned through this
+its 2 x 2 sub-pixels, the weights of a filter over the full-size warped pixels around it, learned through this
 path (``longrun --detail-only``); :func:`compose_batch` applies it, and the network's own frame at full size never
 uses it.
 """
 
 from __future__ import annotations
+
+import concurrent.futures
+import functools
 
 import cv2
 import keras
@@ -89,11 +92,16 @@ class Fields:
     def __init__(self, model: keras.Model):
         self.channels = unet.input_channels(model)
         self._model = fields_model(model)
+        self.outputs = int(self._model.output.shape[-1])  # 8, or 8 + DETAIL_CHANNELS
         signature = [tf.TensorSpec((None, None, None, self.channels), tf.float32)]
         self._function = tf.function(lambda inputs: self._model(inputs, training=False), input_signature=signature)
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        return np.asarray(self._function(np.asarray(inputs, np.float32)))
+        return np.asarray(self.tensor(inputs))
+
+    def tensor(self, inputs: np.ndarray) -> tf.Tensor:
+        """The fields as a tensor, which :func:`compose` takes without a copy."""
+        return self._function(np.asarray(inputs, np.float32))
 
 
 def fields_model(model: keras.Model) -> keras.Model:
@@ -138,9 +146,9 @@ def compose_batch(pair, fields):
     :func:`trainer` trains through).
 
     With a detail head, where H = 2h and W = 2w (the video command's half size on even frames), each pixel of the
-    frame then moves towards a weighted sum of the 8 warped pixels of its 2 x 2 block, ``+ sum_j w_j (p_j -
-    frame)``, the weights ``w_j`` of its sub-pixel from the head (:func:`_filtered`): the full-size detail that the
-    network never saw.
+    frame then moves towards a weighted sum of the 18 warped pixels of its 3 x 3 neighbourhood in both frames,
+    ``+ sum_j w_j (p_j - frame)``, the weights ``w_j`` of its sub-pixel from the head (:func:`_filtered`): the
+    full-size detail that the network never saw.
     """
     frame, warped_a, warped_b = _warped(pair, fields)
     return _sharpened(frame, warped_a, warped_b, fields)
@@ -196,49 +204,79 @@ def _doubled(values, axis: int):
 
 
 def _filtered(frame, warped_a, warped_b, weights):
-    """``sum_j w_j (p_j - frame)`` at every pixel of ``frame`` (B, 2h, 2w, 3): ``p_j`` the 8 pixels of its 2 x 2 block
-    in both warped frames, ``w_j`` the weights of its sub-pixel in ``weights`` (B, h, w, 4 x 8; sub-pixel
-    (row, column) at 2 row + column, as depth to space orders them)."""
-    batch, height, width = tf.shape(weights)[0], tf.shape(weights)[1], tf.shape(weights)[2]
+    """``sum_j w_j (p_j - frame)`` at every pixel of ``frame`` (B, 2h, 2w, 3): ``p_j`` the 18 pixels of its 3 x 3
+    neighbourhood in both warped frames (edges repeated), ``w_j`` the weights of its sub-pixel in ``weights``
+    (B, h, w, 4 x 18): sub-pixel (row, column) at 2 row + column, as depth to space orders them, and within it tap
+    ``9 f + 3 (dy + 1) + (dx + 1)`` for frame ``f`` (0: A, 1: B) at offset (dy, dx)."""
+    weights = tf.nn.depth_to_space(weights, 2)  # (B, 2h, 2w, 18): each pixel the weights of its own sub-pixel
+    height, width = tf.shape(frame)[1], tf.shape(frame)[2]
+    change = tf.zeros_like(frame)
+    # one shifted view per tap and a running sum: XLA makes it one pass (stacking the taps costs 9x as much)
+    for index, image in enumerate((warped_a, warped_b)):
+        padded = tf.pad(image, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        for tap in range(unet.NEIGHBOURS):
+            row, column = divmod(tap, 3)
+            j = unet.NEIGHBOURS * index + tap
+            change += weights[..., j:j + 1] * (padded[:, row:row + height, column:column + width] - frame)
+    return change
 
-    def blocks(image):  # (B, h, w, 4 sub-pixels, 3)
-        return tf.reshape(tf.nn.space_to_depth(image, 2), tf.stack([batch, height, width, unet.SUB_PIXELS, 3]))
 
-    taps = tf.concat([blocks(warped_a), blocks(warped_b)], axis=3)  # (B, h, w, 8, 3)
-    weights = tf.reshape(weights, tf.stack([batch, height, width, unet.SUB_PIXELS, unet.TAPS]))
-    # a broadcast product and a sum, not an einsum: XLA makes the einsum a batch of 4 x 8 matrix products, 3x slower
-    change = tf.reduce_sum(weights[..., None] * (taps[:, :, :, None] - blocks(frame)[:, :, :, :, None]), axis=4)
-    return tf.nn.depth_to_space(tf.reshape(change, tf.stack([batch, height, width, unet.SUB_PIXELS * 3])), 2)
-
-
-def compose(frame_a: np.ndarray, frame_b: np.ndarray, fields: np.ndarray) -> np.ndarray:
+def compose(frame_a: np.ndarray, frame_b: np.ndarray, fields) -> np.ndarray | list[np.ndarray]:
     """The frame at full resolution from :class:`Fields` computed on a smaller pair (h, w, 8 or more), both ``uint8``
-    frames (:func:`compose_batch`). Returns ``float32`` (H, W, 3) in [0, 1].
+    frames (:func:`compose_batch`); or, for a batch of fields (B, h, w, C) of several times of that pair, the list
+    of their frames. Returns ``float32`` (H, W, 3) in [0, 1].
+
+    ``fields`` may be the tensor that :meth:`Fields.tensor` returns: it is used as it is. (A NumPy array is copied
+    into a tensor first: 27 ms for a detail head's 80 channels at 640x360 here.)
     """
-    fields = np.asarray(fields, np.float32)
-    if fields.shape[-1] == unet.FIELD_CHANNELS:
-        return np.asarray(_compose(frame_a, frame_b, fields))
-    # with a detail head, two XLA programs: in one, XLA fuses the warps into the filter and computes each warped
-    # pixel again for every tap that reads it (several times slower at 1280x720 here)
-    pair, fields = _pair(frame_a, frame_b), tf.convert_to_tensor(fields)
-    return np.asarray(_filter_stage(*_warp_stage(pair, fields), fields))
+    fields = tf.convert_to_tensor(fields, tf.float32)
+    batch, pair = fields[None] if fields.shape.rank == 3 else fields, _pair(frame_a, frame_b)
+    frames = []
+    for index in range(batch.shape[0]):  # one time at a time: a program for each batch size would cost a compilation
+        one = batch[index:index + 1]  # a view, not a copy
+        if one.shape[-1] == unet.FIELD_CHANNELS:
+            frames.append(np.asarray(_compose(pair, one))[0])
+        else:  # with a detail head, two XLA programs: in one, XLA fuses the warps into the filter and computes each
+            # warped pixel again for every tap that reads it (several times slower at 1280x720 here)
+            frames.append(np.asarray(_filter_stage(*_warp_stage(pair, one), one))[0])
+    return frames[0] if fields.shape.rank == 3 else frames
+
+
+_PREPARED: set = set()
+
+
+def prepare(size: tuple[int, int], small: tuple[int, int], channels: int) -> concurrent.futures.Future | None:
+    """Compiles :func:`compose`'s XLA programs for frames of ``size`` (H, W) from fields (``small``, ``channels``) in
+    a thread, once per shape, so that the caller's network runs meanwhile (with a detail head the compilation
+    takes 1.5 s here, the video command's first network call about as long); ``None`` once done before."""
+    key = (tuple(size), tuple(small), channels)
+    if key in _PREPARED:
+        return None
+    _PREPARED.add(key)
+    frame, fields = np.zeros((*size, 3), np.uint8), np.zeros((*small, channels), np.float32)
+    return _compiler().submit(compose, frame, frame, fields)
+
+
+@functools.cache
+def _compiler() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="compose")
 
 
 @tf.function(jit_compile=True)
-def _compose(frame_a, frame_b, fields):
+def _compose(pair, fields):
     """:func:`compose` as one XLA program: 23 ms at 1280x720 here, against 47 with ``tf.image.resize`` for the
-    enlargement instead of :func:`_doubled` (equal within 5e-5; a detail head's two programs: 35 ms)."""
-    return tf.clip_by_value(compose_batch(_pair(frame_a, frame_b), fields[None])[0], 0.0, 1.0)
+    enlargement instead of :func:`_doubled` (equal within 5e-5)."""
+    return tf.clip_by_value(compose_batch(pair, fields), 0.0, 1.0)
 
 
 @tf.function(jit_compile=True)
 def _warp_stage(pair, fields):
-    return _warped(pair, fields[None])
+    return _warped(pair, fields)
 
 
 @tf.function(jit_compile=True)
 def _filter_stage(frame, warped_a, warped_b, fields):
-    return tf.clip_by_value(_sharpened(frame, warped_a, warped_b, fields[None])[0], 0.0, 1.0)
+    return tf.clip_by_value(_sharpened(frame, warped_a, warped_b, fields), 0.0, 1.0)
 
 
 @tf.function(jit_compile=True)

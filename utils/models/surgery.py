@@ -20,8 +20,8 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
     correction). So the model starts as exactly the donor where the donor is defined: a time model warm-started
     from a 10-channel flow UNet is that UNet at t = 1/2 (and DIS's weights 1 - t and t elsewhere in its blend);
     a time model with a flow correction, warm-started from a time model, is that model at every t; a detail head
-    the donor lacks (:func:`utils.models.unet.build_flow_unet`) keeps its zero weights, so the half-size path starts
-    as the donor's too.
+    the donor lacks, or has of another layout (:func:`utils.models.unet.build_flow_unet`), keeps its zero weights,
+    so the half-size path starts as the donor's too.
 
     A model one level deeper than the donor also starts as the donor: its new bottom level (``down{depth-1}``)
     keeps its random start, and the new decoder block above it (``dec{depth-2}``) starts as the identity on
@@ -43,8 +43,8 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
         if not layer.weights:
             continue
         source = donors.get(layer.name)
-        if source is None and layer.name == "detail":
-            continue  # the detail head the donor lacks: zero weights, the model starts as the donor
+        if layer.name == "detail" and not _same_shapes(layer, source):
+            continue  # a detail head the donor lacks (or has of another layout): zero, the model starts as the donor
         if source is None and grown and layer.name.startswith(f"down{depth - 1}_"):
             continue  # the new bottom level: random, its output enters through zero weights below
         if source is None and grown and layer.name.startswith(f"dec{depth - 2}_"):
@@ -57,6 +57,11 @@ def warm_start_model(model: keras.Model, donor: keras.Model) -> None:
         else:
             weights = [_grow_inputs(layer.name, mine, theirs) for mine, theirs in zip(layer.get_weights(), source.get_weights())]
         layer.set_weights(weights)
+
+
+def _same_shapes(layer: keras.layers.Layer, source: keras.layers.Layer | None) -> bool:
+    """Whether ``source`` exists and its weights have the shapes of ``layer``'s."""
+    return source is not None and [w.shape for w in layer.weights] == [w.shape for w in source.weights]
 
 
 def unet_width(model: keras.Model) -> int:
@@ -86,7 +91,7 @@ def _widen(model: keras.Model, donor: keras.Model, donors: dict, widths: tuple[i
         raise ValueError(f"warm start: a wider model ({widths[0]} filters, donor {widths[1]}) starts from a donor "
                          "of the same depth, heads and mask gain, narrower.")
     for layer in model.layers:
-        if not layer.weights or (layer.name == "detail" and layer.name not in donors):
+        if not layer.weights or (layer.name == "detail" and not _same_shapes(layer, donors.get(layer.name))):
             continue
         if layer.name not in donors:
             raise ValueError(f"warm start: the donor has no layer {layer.name!r} (not the same size?).")

@@ -146,9 +146,10 @@ HEAD_CHANNELS = {"flow_update": 4, "mask_logit": 1, "residual": 3}
 
 FIELD_CHANNELS = 8  # what the frame is made from: two flows (4), the mask logit (1), the RGB residual (3)
 SUB_PIXELS = 4  # a pixel of the network's grid covers 2 x 2 pixels of a frame twice its size
-TAPS = 8  # those 2 x 2 pixels of both warped frames
+NEIGHBOURS = 9  # the 3 x 3 neighbourhood of each of those pixels
+TAPS = 2 * NEIGHBOURS  # in both warped frames
 DETAIL_CHANNELS = SUB_PIXELS * TAPS
-"""The detail head's channels: for each of the 2 x 2 sub-pixels the weights of the 8 taps
+"""The detail head's channels: for each of the 2 x 2 sub-pixels the weights of the 18 taps
 (:func:`utils.models.scaled.compose_batch`)."""
 
 
@@ -393,8 +394,8 @@ def build_flow_unet(base_filters: int = 16, depth: int = 4, residual: bool = Tru
         cost_radius: > 0: a :class:`CostVolume` of this radius ((2r + 1)^2 channels) joins the UNet at 1/4
             resolution (needs ``depth`` > 2): where the frames match better than by the prior's flows.
         detail_head: add the detail head, a zero-initialised 3x3 convolution beside the heads: for each pixel
-            and each of its 2 x 2 sub-pixels the weights of a filter over the 2 x 2 block of both warped frames
-            (:data:`DETAIL_CHANNELS`). The frame at the network's own size does not use it; when
+            and each of its 2 x 2 sub-pixels the weights of a filter over that sub-pixel's 3 x 3 neighbourhood in
+            both warped frames (:data:`DETAIL_CHANNELS`). The frame at the network's own size does not use it; when
             :mod:`utils.models.scaled` composes a frame twice the network's size from the fields of a shrunk pair,
             the filter brings in the full-size detail that the network never saw (kernel prediction, as KPN and
             AdaCoF predict their filters). Zero weights: the model starts as it was.

@@ -29,9 +29,9 @@ What ``video`` guarantees:
   twos, a screen capture) is interpolated across instead of frozen (``--keep-repeats`` keeps it).
 - Speed: the network works at a reduced resolution on large frames (``--scale``, default ``auto``: 720p and
   1080p at half, 4K at a quarter; its flows, mask and residual are enlarged to warp and blend the full frames),
-  in bfloat16 where the CPU has it, DIS once per input pair, the times of a pair in one batch, decoding and
-  encoding overlapped with the network. ``results/benchmarks.md`` has its frames per second against
-  ``minterpolate`` and what ``--scale`` costs in quality.
+  in bfloat16 where the CPU has it, DIS once per input pair (both directions at once), the times of a pair in one
+  batch, decoding and encoding overlapped with the network. ``results/benchmarks.md`` has its frames per second
+  against ``minterpolate`` and what ``--scale`` costs in quality.
 - Frames of any size: frames (or reduced frames) larger than ``--tile`` are processed in overlapping tiles, so
   memory stays bounded.
 - Nothing half-written at OUTPUT: the result is written to a temporary file beside it and renamed when complete
