@@ -139,7 +139,7 @@ def test_time_model_computes_any_time_directly_with_one_flow_per_pair(tmp_path, 
     assert interpolator.load_method(_tiny_flow(tmp_path)).at_time is None
     calls = []
     real = flow.dis_flows
-    monkeypatch.setattr(flow, "dis_flows", lambda a, b: calls.append(1) or real(a, b))
+    monkeypatch.setattr(flow, "dis_flows", lambda a, b, **options: calls.append(1) or real(a, b, **options))
     first, last = moving_square(0), moving_square(8)
     frames = interpolator.frames_between(method, first, last, [0.25, 0.3, 0.75])
     assert len(calls) == 1  # one DIS pair for the three times (a midpoint network would need 3 to 7 calls)
