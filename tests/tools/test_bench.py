@@ -141,11 +141,22 @@ def test_video_section_compares_with_minterpolate_and_dis():
     results["video"] = fake_video_section()
     text = bench_report.report(results)
     assert text.index("## The video command against minterpolate") < text.index("## Training throughput")
-    assert ("| 1280x720 | video command, default (`--scale auto`, bfloat16 where the CPU has it) | 24.0 | 5.00 | "
+    assert ("| 1280x720 | video command, default (`--scale auto`, `--ensemble auto`, bfloat16 where the CPU has it) "
+            "| 24.0 | 5.00 | "
             "1.25x | 12.0 | 1.50 |") in text
     assert "| ffmpeg `minterpolate` (mci, aobmc, bidir) | 30.0 | 4.00 | 1.00x | 15.0 | 1.50 |" in text
     assert "(bigbuckbunny 1280x720, bikes 640x272; 10 triplets" in text
     assert "| 39.00 / 0.9500 | 33.30 / 0.9500 | 36.15 / 0.9500 | +0.25 (+0.10, +0.40) |" in text
+
+
+def test_the_readme_video_table_has_the_720p_and_1080p_rows_only():
+    video = fake_video_section()
+    video["rows"] += [{**row, "size": "640x360"} for row in video["rows"] if row["setting"] != "--scale 1"]
+    video["rows"] += [{**video["rows"][0], "size": "1920x1080"}, {**video["rows"][3], "size": "1920x1080"}]
+    table = bench_report.video_table(video).splitlines()
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| 1280x720", "| 1920x1080"]
+    assert "| 1920x1080 | 5.00 frames/s (12 min per min, 1.25x) | - | - | 4.00 frames/s |" in table
+    assert "640x360" in bench_report.report({**fake_results(), "video": video})
 
 
 def test_video_child_converts_a_clip_and_counts_its_frames(tmp_path, monkeypatch):

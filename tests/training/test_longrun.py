@@ -370,3 +370,10 @@ def test_rejudge_scores_every_run_and_shipped_model_on_the_balanced_set(tiny_cor
     assert groups[0] == "| validation group (triplets) | time flow UNet, over DIS |"
     count = result['families']['flow_time']['group_counts']['all']
     assert groups[2] == f"| all ({count}) | {shipped['groups']['all']:+.2f} |" and groups[3].startswith("| **balanced mean** |")
+    views = rejudge.judge_ensembles(sampler.Corpus(tiny_corpus), models / "flow_time_corpus.keras", count=4,
+                                    progress=lambda line: None)
+    single = {row["size"]: row for row in views["rows"] if row["views"] == 1}
+    assert single["full"]["balanced_gain"] == pytest.approx(shipped["balanced_gain"], abs=1e-3)
+    assert single["half"]["balanced_gain"] == pytest.approx(shipped["half_size_gain"], abs=1e-3)
+    assert [(row["size"], row["views"]) for row in views["rows"]] == [(s, n) for s in ("full", "half") for n in (1, 2, 4)]
+    assert "| full | 4 |" in rejudge.ensembles_table(views) and "`--ensemble auto`" in rejudge.ensembles_table(views)

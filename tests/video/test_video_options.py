@@ -248,3 +248,23 @@ def test_output_count_follows_the_times():
                              end=2.0)
     assert convert.output_count(source, 30) == 60
     assert Fraction(video_io.rate_text(18.0)) == 18
+
+
+def test_the_ensemble_option_reaches_the_model_and_is_refused_where_it_cannot_apply(tmp_path, capsys):
+    source = pattern(tmp_path / "c.mp4", size="64x48", seconds=0.3)
+    frames = list(video_io.read_source(video_io.open_source(source)))
+    code, _, _ = run(capsys, "video", source, "-o", tmp_path / "one", "--ensemble", "1", "--quiet")
+    assert code == 0
+    code, _, _ = run(capsys, "video", source, "-o", tmp_path / "auto", "--quiet")  # 64x48 is small: four views
+    assert code == 0
+    four = interpolator.load_method(scale="auto", precision="auto", ensemble=4)
+    expected = interpolator.frames_between(four, frames[0], frames[1], [0.5])[0.5]
+    from utils.media import image_io
+
+    assert np.abs(image_io.read_image(tmp_path / "auto" / "000001.png").astype(int) - expected).max() <= 1
+    assert not np.array_equal(image_io.read_image(tmp_path / "one" / "000001.png"),
+                              image_io.read_image(tmp_path / "auto" / "000001.png"))
+    code, _, err = run(capsys, "video", source, "-o", tmp_path / "dis.mp4", "--method", "dis", "--ensemble", "2")
+    assert code == 2 and err.strip().splitlines()[-1] == "error: --ensemble 2 applies to the model, not to --method dis."
+    code, _, err = run(capsys, "video", source, "-o", tmp_path / "three.mp4", "--ensemble", "3")
+    assert code == 2 and "--ensemble: invalid choice: '3'" in err

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from utils import flow, paths
 from utils.media import image_io, video_io
+from utils.models import ensemble as ensembles
 from utils.models import baselines, scaled, tiling, unet, warp  # noqa: F401 (unet and warp register the custom layers)
 
 MAX_LEVELS = 6  # a midpoint network reaches multiples of 1 / 2**MAX_LEVELS
@@ -77,15 +78,17 @@ def load_model(path: str | Path) -> keras.Model:
 
 
 def load_method(spec: str | Path = paths.DEFAULT_CHECKPOINT, tile: int = tiling.DEFAULT_TILE,
-                overlap: int = tiling.DEFAULT_OVERLAP, scale: float | str = 1.0, precision: str = "float32") -> Method:
+                overlap: int = tiling.DEFAULT_OVERLAP, scale: float | str = 1.0, precision: str = "float32",
+                ensemble: int | str = 1) -> Method:
     """The method ``spec`` names: a key of :data:`BASELINES`, or a ``.keras`` checkpoint.
 
     Args:
         spec: ``average``, ``dis``, ``minterpolate`` or a checkpoint path (relative to the current folder;
             the default, :data:`utils.paths.DEFAULT_CHECKPOINT`, to the repository).
         tile, overlap: tiling of large frames for a checkpoint (:func:`utils.models.tiling.tiled`).
-        scale, precision: a checkpoint's working resolution and arithmetic (:func:`model_method`); the defaults,
-            full resolution in float32, are what evaluation scores; the video command runs ``auto`` in bfloat16.
+        scale, precision, ensemble: a checkpoint's working resolution, arithmetic and views of each pair
+            (:func:`model_method`); the defaults, full resolution in float32, one view, are what evaluation scores;
+            the video command runs ``auto`` for all three.
 
     Raises:
         FileNotFoundError: for a missing checkpoint.
@@ -94,7 +97,8 @@ def load_method(spec: str | Path = paths.DEFAULT_CHECKPOINT, tile: int = tiling.
     if isinstance(spec, str) and spec in BASELINES:
         return BASELINES[spec]
     path = checkpoint_path(spec)
-    return model_method(load_model(path), tile, overlap, name=method_label(path), scale=scale, precision=precision)
+    return model_method(load_model(path), tile, overlap, name=method_label(path), scale=scale, precision=precision,
+                        ensemble=ensemble)
 
 
 def checkpoint_path(spec: str | Path) -> Path:
@@ -153,7 +157,8 @@ def method_label(checkpoint: str | Path) -> str:
 
 
 def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: int = tiling.DEFAULT_OVERLAP,
-                 name: str | None = None, scale: float | str = 1.0, precision: str = "float32") -> Method:
+                 name: str | None = None, scale: float | str = 1.0, precision: str = "float32",
+                 ensemble: int | str = 1) -> Method:
     """Wraps a UNet as a :class:`Method`, tiled for large frames (:func:`utils.models.tiling.tiled`).
 
     For the flow head the DIS prior flows are computed once on the whole frames (so tiles agree on
@@ -166,11 +171,17 @@ def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: i
             (:func:`utils.models.scaled.working_scale`): a flow UNet then runs on the shrunk pair and its flows,
             mask and residual are enlarged to warp and blend the full frames (:mod:`utils.models.scaled`).
         precision: ``float32``, ``mixed_bfloat16`` or ``auto`` (:func:`utils.models.unet.with_precision`).
+        ensemble: the time model's views of each pair averaged: 1, 2 (also reversed in time), 4 (also mirrored) or
+            ``"auto"`` (by the frame's size and the scale: :func:`utils.models.ensemble.passes`).
 
     Raises:
-        ValueError: for a scale below 1 with a model that has no flows, or a bad scale.
+        ValueError: for a scale below 1 with a model that has no flows, a bad scale, or more than one view of
+            a model without the time input.
     """
     scale = scaled.check_scale(scale)
+    ensemble = ensembles.check_ensemble(ensemble)
+    if ensemble not in (1, ensembles.AUTO) and unet.input_channels(model) != 11:
+        raise ValueError(f"{name or model.name} has no time input: --ensemble {ensemble} needs the time model.")
     network = unet.with_precision(model, precision)
     channels = unet.input_channels(model)
     align = tiling.padding_multiple(model)
@@ -214,6 +225,15 @@ def model_method(model: keras.Model, tile: int = tiling.DEFAULT_TILE, overlap: i
     def at_times(frame_a: np.ndarray, frame_b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
         small_a, small_b, flows, share = pair(frame_a, frame_b)
         inputs = np.stack([time_inputs(small_a, small_b, flows, t) for t in times])
+        views = ensembles.passes(frame_a.shape[1], frame_a.shape[0], share, ensemble)
+        if views == 1:
+            return viewed(frame_a, frame_b, inputs, share)
+        return ensembles.averaged([[ensembles.unview(frame, view) for frame in viewed(
+            *ensembles.view_pair(frame_a, frame_b, view), ensembles.view_inputs(inputs, view), share)]
+            for view in range(views)])
+
+    def viewed(frame_a: np.ndarray, frame_b: np.ndarray, inputs: np.ndarray, share: float) -> list[np.ndarray]:
+        """The frames of one view: ``inputs`` the network's, ``frame_a`` and ``frame_b`` the full pair as it sees them."""
         whole = max(inputs.shape[1:3]) <= tile
         if share == 1.0:
             outputs = (np.asarray(predict(inputs)) if whole

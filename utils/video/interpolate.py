@@ -32,6 +32,9 @@ What ``video`` guarantees:
   in bfloat16 where the CPU has it, DIS once per input pair (both directions at once), the times of a pair in one
   batch, decoding and encoding overlapped with the network. ``results/benchmarks.md`` has its frames per second
   against ``minterpolate`` and what ``--scale`` costs in quality.
+- Quality where there is time for it: on frames small enough to run whole, the time model also sees each pair
+  reversed in time (and mirrored, on frames up to 480x270) and averages its answers (``--ensemble``, default
+  ``auto``: within one 960x540 frame's work; ``results/training/ensembles.md`` has what it gains on validation).
 - Frames of any size: frames (or reduced frames) larger than ``--tile`` are processed in overlapping tiles, so
   memory stays bounded.
 - Nothing half-written at OUTPUT: the result is written to a temporary file beside it and renamed when complete
@@ -108,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                         help="the network's arithmetic: auto is bfloat16 where the CPU has it (about 1.5 times as "
                              "fast, within 0.01 dB), else float32")
+    common.add_argument("--ensemble", choices=("auto", "1", "2", "4"), default="auto",
+                        help="views of each pair the time model averages: 2 adds the pair reversed in time, 4 also "
+                             "both mirrored (a few hundredths of a dB, 2 or 4 times the network's work); default "
+                             "auto: as many as keep the network's work within one 960x540 frame's (4 up to 480x270, 2 up to "
+                             "259,200 pixels such as 640x360), 1 at a reduced --scale")
     common.add_argument("--overwrite", action="store_true", help="replace an existing output")
     common.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up lines")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -162,11 +170,14 @@ def _terminated(signum, frame) -> None:
 
 
 def _load(interpolator, args):
-    """The method the arguments name, the network at ``--scale`` in ``--precision``."""
+    """The method the arguments name, the network at ``--scale`` in ``--precision`` with ``--ensemble`` views."""
     if args.method != "model":
+        if args.ensemble != "auto":
+            raise video_io.InputError(f"--ensemble {args.ensemble} applies to the model, not to --method {args.method}.")
         return interpolator.load_method(args.method)
     precision = {"bfloat16": "mixed_bfloat16"}.get(args.precision, args.precision)  # auto: unet.with_precision
-    return interpolator.load_method(args.checkpoint, args.tile, args.overlap, scale=args.scale, precision=precision)
+    return interpolator.load_method(args.checkpoint, args.tile, args.overlap, scale=args.scale, precision=precision,
+                                    ensemble=args.ensemble)
 
 
 def _run(args) -> int:
