@@ -75,27 +75,27 @@ class Validation:
     def psnrs(self, network, batch: int = 16, scaled: bool = False, views: int = 1) -> np.ndarray:
         """PSNR of ``network`` on each triplet (``scaled``: through the reduced-resolution path; ``views``: the mean
         of the first ``views`` of :data:`utils.models.ensemble.VIEWS`, each clipped, as the video command makes it)."""
-        if views > 1:
-            frames = [self._predictions(network, batch, scaled, view) for view in range(views)]
-            return psnr_per_image(self.target, np.mean([np.clip(f, 0.0, 1.0) for f in frames], axis=0))
-        return psnr_per_image(self.target, self._predictions(network, batch, scaled))
+        call, inputs = self._caller(network, scaled)
+        scores = []
+        for i in range(0, len(self.inputs), batch):  # a batch at a time: the predictions are never all in memory
+            part = [x[i:i + batch] for x in inputs]
+            frames = [np.clip(ensemble.unview(np.asarray(call(view, *part), np.float32), view), 0.0, 1.0)
+                      for view in range(views)]
+            scores.append(psnr_per_image(self.target[i:i + batch], np.mean(frames, axis=0)))
+        return np.concatenate(scores)
 
-    def _predictions(self, network, batch: int, scaled: bool, view: int = 0) -> np.ndarray:
-        """``network``'s frame for each triplet (float32, not clipped) as :data:`utils.models.ensemble.VIEWS`
-        ``[view]`` shows the pair, brought back to the pair's orientation."""
-        if scaled:
-            if id(network) not in self._views:
-                from utils.models import scaled as scaled_path  # deferred: only scaled runs need the view
+    def _caller(self, network, scaled: bool):
+        """``(call, inputs)``: ``call(view, *batch of inputs)`` is ``network``'s frame (not clipped) for the pairs
+        as :data:`utils.models.ensemble.VIEWS` ``[view]`` shows them (``unview`` brings it back)."""
+        if not scaled:
+            return (lambda view, x: network(ensemble.view_inputs(x, view), training=False)), (self.inputs,)
+        if id(network) not in self._views:
+            from utils.models import scaled as scaled_path  # deferred: only scaled runs need the view
 
-                self._views[id(network)] = scaled_path.trainer(network)
-            trainer = self._views[id(network)]
-            call = lambda small, pair: trainer([ensemble.view_inputs(small, view),  # noqa: E731
-                                                ensemble.view_pairs(pair, view)], training=False)
-            inputs = (self.small_inputs, self.pair)
-        else:
-            call, inputs = (lambda x: network(ensemble.view_inputs(x, view), training=False)), (self.inputs,)
-        return np.concatenate([ensemble.unview(np.asarray(call(*(x[i:i + batch] for x in inputs)), np.float32), view)
-                               for i in range(0, len(self.inputs), batch)])
+            self._views[id(network)] = scaled_path.trainer(network)
+        trainer = self._views[id(network)]
+        return (lambda view, small, pair: trainer([ensemble.view_inputs(small, view), ensemble.view_pairs(pair, view)],
+                                                  training=False)), (self.small_inputs, self.pair)
 
 
 def decision(parts: dict[str, float]) -> float:
