@@ -65,10 +65,12 @@ def test_half_scale_is_close_to_full_scale_on_smooth_motion(time_model):
 
 
 def test_tiles_of_fields_match_the_whole(time_model):
+    """The 48x64 small grid in two tiles of 48 (12 shared). Tiles of 32 differ by 2e-3 on average, overlap 8 or 12:
+    after four poolings such a tile leaves the network 2 px of context, which is its answer, not the stitching."""
     frame_a, frame_b = moving_pair(96, 128, shift=4)
     whole = interpolator.model_method(time_model, scale=0.5).at_time(frame_a, frame_b, 0.5)
-    tiled = interpolator.model_method(time_model, tile=32, overlap=8, scale=0.5).at_time(frame_a, frame_b, 0.5)
-    assert np.abs(whole - tiled).mean() < 2e-3
+    tiled = interpolator.model_method(time_model, tile=48, overlap=12, scale=0.5).at_time(frame_a, frame_b, 0.5)
+    assert 0 < np.abs(whole - tiled).mean() < 1e-3  # tiled (not equal) and close
 
 
 def test_several_times_in_one_batch_equal_one_at_a_time(time_model):
