@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from utils.media import video_io
+from utils.media import image_io, video_io
 from utils.models import interpolator
 from utils.video import convert, interpolate, retime
 
@@ -259,8 +259,6 @@ def test_the_ensemble_option_reaches_the_model_and_is_refused_where_it_cannot_ap
     assert code == 0
     four = interpolator.load_method(scale="auto", precision="auto", ensemble=4)
     expected = interpolator.frames_between(four, frames[0], frames[1], [0.5])[0.5]
-    from utils.media import image_io
-
     assert np.abs(image_io.read_image(tmp_path / "auto" / "000001.png").astype(int) - expected).max() <= 1
     assert not np.array_equal(image_io.read_image(tmp_path / "one" / "000001.png"),
                               image_io.read_image(tmp_path / "auto" / "000001.png"))

@@ -79,7 +79,7 @@ def view_pair(frame_a: np.ndarray, frame_b: np.ndarray, view: int) -> tuple[np.n
 def view_pairs(pairs: np.ndarray, view: int) -> np.ndarray:
     """Full-size pairs stacked as (B, H, W, 6) (the training view's input) as :data:`VIEWS` ``[view]`` shows them."""
     if view in (1, 3):
-        pairs = pairs[..., [3, 4, 5, 0, 1, 2]]
+        pairs = pairs[..., _REVERSED[:6]]
     return np.ascontiguousarray(pairs[:, :, ::-1] if view in (2, 3) else pairs)
 
 

@@ -6,8 +6,10 @@ import hashlib
 
 import numpy as np
 
+from utils import flow
 from utils.data import vimeo
-from utils.models import baselines, ensemble
+from utils.models import baselines, ensemble, interpolator
+from utils.models import scaled as scaled_path  # the name `scaled` is psnrs' flag
 
 
 def psnr_per_image(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
@@ -90,8 +92,6 @@ class Validation:
         if not scaled:
             return (lambda view, x: network(ensemble.view_inputs(x, view), training=False)), (self.inputs,)
         if id(network) not in self._views:
-            from utils.models import scaled as scaled_path  # deferred: only scaled runs need the view
-
             self._views[id(network)] = scaled_path.trainer(network)
         trainer = self._views[id(network)]
         return (lambda view, small, pair: trainer([ensemble.view_inputs(small, view), ensemble.view_pairs(pair, view)],
@@ -112,9 +112,6 @@ def _dis(frames: np.ndarray, t: float = 0.5) -> np.ndarray:
 def _shrunk_inputs(frames: np.ndarray, t: float, factor: int) -> np.ndarray:
     """The time model's inputs for a triplet's end frames shrunk by ``factor`` (area), as the video command makes
     them: both frames in [0, 1], DIS's flows of the small pair, the t plane."""
-    from utils import flow  # deferred: with the other imports of the scaled path
-    from utils.models import interpolator, scaled
-
     size = (frames.shape[2] // factor, frames.shape[1] // factor)
-    small_a, small_b = scaled.shrink(frames[0], size), scaled.shrink(frames[2], size)
+    small_a, small_b = scaled_path.shrink(frames[0], size), scaled_path.shrink(frames[2], size)
     return interpolator.time_inputs(small_a, small_b, flow.dis_flows(small_a, small_b), t)

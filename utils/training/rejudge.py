@@ -59,8 +59,7 @@ def judge_all(found: list[dict], corpus_, count: int = 192, progress=print) -> d
     ``rejudged.json``."""
     import keras  # deferred: TensorFlow loads in seconds; --help stays instant
 
-    from utils.data import sampler  # deferred: with TensorFlow
-    from utils.training import judge, loop  # deferred: with TensorFlow
+    from utils.training import loop  # deferred: with TensorFlow
 
     keras.mixed_precision.set_global_policy("float32")
     sets = {}
@@ -70,9 +69,7 @@ def judge_all(found: list[dict], corpus_, count: int = 192, progress=print) -> d
         if not members:
             continue
         timed = family == "flow_time"
-        validation = judge.Validation(
-            sampler.validation_set(corpus_, count, times=loop.VALIDATION_TIMES if timed else None),
-            family != "unet", scaled_factor=sampler.SCALED_FACTOR if timed else 0)
+        validation = _validation(corpus_, family, count)
         sets[family] = validation
         start = "average" if family == "unet" else "dis"
         rows = []
@@ -111,19 +108,26 @@ def judge_all(found: list[dict], corpus_, count: int = 192, progress=print) -> d
     return result
 
 
+def _validation(corpus_, family: str, count: int):
+    """The balanced validation set as ``family``'s runs are judged on it (the time model's with its half size)."""
+    from utils.data import sampler  # deferred: with TensorFlow
+    from utils.training import judge, loop  # deferred: with TensorFlow
+
+    timed = family == "flow_time"
+    return judge.Validation(sampler.validation_set(corpus_, count, times=loop.VALIDATION_TIMES if timed else None),
+                            family != "unet", scaled_factor=sampler.SCALED_FACTOR if timed else 0)
+
+
 def judge_ensembles(corpus_, model: str | Path = paths.DEFAULT_CHECKPOINT, count: int = 192, progress=print) -> dict:
     """The shipped time model's gain over DIS on the balanced validation set with 1, 2 and 4 views of each pair
     averaged (:mod:`utils.models.ensemble`), at full size and through the video command's half-size path: what
     the video command's ``--ensemble auto`` was decided by. Returns the record written to ``ensembles.json``."""
     import keras  # deferred: TensorFlow loads in seconds; --help stays instant
 
-    from utils.data import sampler  # deferred: with TensorFlow
-    from utils.models import ensemble
-    from utils.training import judge, loop  # deferred: with TensorFlow
+    from utils.models import ensemble  # deferred: with TensorFlow
 
     keras.mixed_precision.set_global_policy("float32")
-    validation = judge.Validation(sampler.validation_set(corpus_, count, times=loop.VALIDATION_TIMES), True,
-                                  scaled_factor=sampler.SCALED_FACTOR)
+    validation = _validation(corpus_, "flow_time", count)
     network = keras.models.load_model(paths.resolve(model), compile=False)
     rows = []
     for size in ("full", "half"):
@@ -150,12 +154,11 @@ def ensembles_table(result: dict) -> str:
              "| size | views | balanced gain | added by the views | " + " | ".join(groups) + " |",
              "|---|---|---|---|" + "---|" * len(groups)]
     single = {row["size"]: row["balanced_gain"] for row in result["rows"] if row["views"] == 1}
-    for row in result["rows"]:
-        added = row["balanced_gain"] - single[row["size"]]
-        lines.append(f"| {row['size']} | {row['views']} | {row['balanced_gain']:+.3f} | "
-                     f"{'-' if row['views'] == 1 else f'{added:+.3f}'} | "
-                     + " | ".join(f"{row['groups'][name]:+.3f}" for name in groups) + " |")
     added = {(row["size"], row["views"]): row["balanced_gain"] - single[row["size"]] for row in result["rows"]}
+    for row in result["rows"]:
+        gained = "-" if row["views"] == 1 else f"{added[row['size'], row['views']]:+.3f}"
+        lines.append(f"| {row['size']} | {row['views']} | {row['balanced_gain']:+.3f} | {gained} | "
+                     + " | ".join(f"{row['groups'][name]:+.3f}" for name in groups) + " |")
     lines += ["", f"What the video command's `--ensemble auto` follows: at full size two views add "
               f"{added['full', 2]:+.3f} dB and four {added['full', 4]:+.3f} for two and four times the network's work; "
               f"at the half size that the command runs on 720p and 1080p, {added['half', 2]:+.3f} and "
@@ -262,17 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = judge_all(candidates(), corpus_)
     out = paths.resolve(args.out)
-    if args.ensembles:
-        paths.save_json(result, out)
-        with paths.atomic_target(out.with_suffix(".md")) as temporary:
-            temporary.write_text(ensembles_table(result))
-        print(f"wrote {paths.display(out)}, {paths.display(out.with_suffix('.md'))}")
-        return 0
     paths.save_json(result, out)
     with paths.atomic_target(out.with_suffix(".md")) as temporary:
-        temporary.write_text(table(result))
+        temporary.write_text(ensembles_table(result) if args.ensembles else table(result))
     written = [out, out.with_suffix(".md")]
-    if args.groups and any(row["name"].startswith("shipped") for entry in result["families"].values()
+    if not args.ensembles and args.groups and any(row["name"].startswith("shipped") for entry in result["families"].values()
                            for row in entry["rows"]):
         with paths.atomic_target(paths.resolve(args.groups)) as temporary:
             temporary.write_text(groups_table(result) + "\n")
